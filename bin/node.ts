@@ -1,0 +1,121 @@
+/**
+ * Starting a RepayMesh node: the project's own start function, used by `npm start`, the cluster
+ * containers and the tests alike.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { ServiceBroker, type ServiceSchema } from "moleculer";
+import { ConfigError, loadConfig, type Config } from "../config";
+import { brokerOptions } from "../moleculer.config";
+import apiService from "../services/api.service";
+import clockService from "../services/clock.service";
+import orderSyncService from "../services/order-sync.service";
+import rulesService from "../services/rules.service";
+import scheduleService from "../services/schedule.service";
+
+/** Every service this release ships, by name; SERVICES=… picks a subset. */
+export const SERVICE_FACTORIES: Record<string, { factory: (cfg: Config) => ServiceSchema; ownsData: boolean }> = {
+  clock: { factory: clockService, ownsData: true },
+  rules: { factory: rulesService, ownsData: true },
+  schedule: { factory: scheduleService, ownsData: true },
+  "order-sync": { factory: orderSyncService, ownsData: true },
+  api: { factory: apiService, ownsData: false },
+};
+
+export function selectedServices(cfg: Config): string[] {
+  const names = cfg.services ?? Object.keys(SERVICE_FACTORIES);
+  for (const n of names) {
+    if (!SERVICE_FACTORIES[n]) throw new ConfigError(`SERVICES names unknown service "${n}"; known: ${Object.keys(SERVICE_FACTORIES).join(", ")}`);
+  }
+  return names;
+}
+
+/**
+ * The file store lives in one process: a second node on the same data folder is refused.
+ * The lock holds the owner's pid; a lock left by a dead process is taken over.
+ */
+export function lockDataDir(dataDir: string): () => void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, ".lock");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: "wx" });
+      return () => {
+        try {
+          if (fs.readFileSync(file, "utf8") === String(process.pid)) fs.unlinkSync(file);
+        } catch {
+          /* already gone */
+        }
+      };
+    } catch (err: any) {
+      if (err?.code !== "EEXIST") throw err;
+      const pid = Number(fs.readFileSync(file, "utf8"));
+      let alive = false;
+      try {
+        if (pid > 0 && pid !== process.pid) {
+          process.kill(pid, 0);
+          alive = true;
+        }
+      } catch {
+        alive = false;
+      }
+      if (alive) {
+        throw new ConfigError(
+          `The data folder ${dataDir} is in use by process ${pid}. The file store allows one node; set MONGO_URI to run data services on several nodes.`,
+        );
+      }
+      fs.unlinkSync(file);
+    }
+  }
+  throw new ConfigError(`Could not lock ${dataDir}`);
+}
+
+export interface RepayMeshNode {
+  broker: ServiceBroker;
+  config: Readonly<Config>;
+  /** The gateway's bound port when this node runs the api service. */
+  port?: number;
+  stop(): Promise<void>;
+}
+
+export function createBroker(cfg: Readonly<Config>): { broker: ServiceBroker; release: () => void } {
+  const names = selectedServices(cfg);
+  const needsFileStore = !cfg.mongoUri && names.some((n) => SERVICE_FACTORIES[n].ownsData);
+  const release = needsFileStore ? lockDataDir(cfg.dataDir) : () => {};
+  try {
+    const broker = new ServiceBroker(brokerOptions(cfg));
+    for (const n of names) broker.createService(SERVICE_FACTORIES[n].factory(cfg));
+    return { broker, release };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+/** Start a node from an environment (default: process.env). */
+export async function startNode(env: NodeJS.ProcessEnv = process.env): Promise<RepayMeshNode> {
+  const cfg = loadConfig(env);
+  const { broker, release } = createBroker(cfg);
+  try {
+    await broker.start();
+  } catch (err) {
+    await broker.stop().catch(() => {});
+    release();
+    throw err;
+  }
+  let port: number | undefined;
+  const api = broker.getLocalService("api") as any;
+  if (api?.server) port = api.server.address()?.port;
+  let stopped = false;
+  return {
+    broker,
+    config: cfg,
+    port,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await broker.stop();
+      release();
+    },
+  };
+}

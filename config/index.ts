@@ -1,0 +1,122 @@
+/**
+ * Configuration: the environment is parsed and validated once into a typed, frozen object.
+ * Every setting has a default that makes `npm start` work on a bare machine (the embedded mode).
+ */
+import path from "node:path";
+
+export type Role = "admin" | "ops" | "viewer";
+export const ROLES: readonly Role[] = ["admin", "ops", "viewer"];
+
+export interface ApiKeySpec {
+  name: string;
+  key: string;
+  role: Role;
+}
+
+export interface Config {
+  nodeID?: string;
+  /** Moleculer transporter, e.g. nats://127.0.0.1:4222; unset = embedded (no transporter). */
+  transporter?: string;
+  redisUrl?: string;
+  mongoUri?: string;
+  /** Comma-separated service names this node runs; unset = all. */
+  services?: string[];
+  dataDir: string;
+  port: number;
+  /** 0 = no HTTP gateway listener even when the api service runs (tests use it). */
+  host: string;
+  partitions: number;
+  timeZone: string;
+  testClock: boolean;
+  metrics: boolean;
+  metricsPort: number;
+  apiKeys?: ApiKeySpec[];
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
+  logFormat: "json" | "short" | "full";
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return def;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be an integer`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}`);
+  return n;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const v = (env[name] ?? "").toLowerCase();
+  return v === "1" || v === "true" || v === "yes";
+}
+
+function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === "" ? undefined : v.trim();
+}
+
+/** `name:key:role,name:key:role` — keys are never echoed back in errors. */
+export function parseApiKeys(raw: string): ApiKeySpec[] {
+  const specs = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry, i) => {
+      const parts = entry.split(":");
+      if (parts.length !== 3) throw new ConfigError(`REPAYMESH_API_KEYS entry ${i + 1} must be name:key:role`);
+      const [name, key, role] = parts;
+      if (!/^[\w.-]{1,64}$/.test(name)) throw new ConfigError(`REPAYMESH_API_KEYS entry ${i + 1}: bad name`);
+      if (key.length < 16) throw new ConfigError(`REPAYMESH_API_KEYS entry ${i + 1} (${name}): key shorter than 16 characters`);
+      if (!ROLES.includes(role as Role)) throw new ConfigError(`REPAYMESH_API_KEYS entry ${i + 1} (${name}): role must be admin, ops or viewer`);
+      return { name, key, role: role as Role };
+    });
+  if (specs.length === 0) throw new ConfigError("REPAYMESH_API_KEYS is set but holds no key");
+  return specs;
+}
+
+function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const timeZone = nonEmpty(env, "TIME_ZONE") ?? "Asia/Shanghai";
+  if (!isValidTimeZone(timeZone)) throw new ConfigError(`TIME_ZONE ${timeZone} is not a known IANA time zone`);
+  const services = nonEmpty(env, "SERVICES")
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const logLevel = (nonEmpty(env, "LOG_LEVEL") ?? "info") as Config["logLevel"];
+  if (!["fatal", "error", "warn", "info", "debug", "trace"].includes(logLevel)) throw new ConfigError("LOG_LEVEL is not a log level");
+  const logFormat = (nonEmpty(env, "LOG_FORMAT") ?? "short") as Config["logFormat"];
+  if (!["json", "short", "full"].includes(logFormat)) throw new ConfigError("LOG_FORMAT must be json, short or full");
+  const cfg: Config = {
+    nodeID: nonEmpty(env, "NODE_ID"),
+    transporter: nonEmpty(env, "TRANSPORTER"),
+    redisUrl: nonEmpty(env, "REDIS_URL"),
+    mongoUri: nonEmpty(env, "MONGO_URI"),
+    services,
+    dataDir: path.resolve(nonEmpty(env, "DATA_DIR") ?? "./data"),
+    port: int(env, "PORT", 3000, 0, 65535),
+    host: nonEmpty(env, "HOST") ?? "0.0.0.0",
+    partitions: int(env, "PARTITIONS", 64, 1, 4096),
+    timeZone,
+    testClock: flag(env, "TEST_CLOCK"),
+    metrics: flag(env, "METRICS"),
+    metricsPort: int(env, "METRICS_PORT", 3030, 0, 65535),
+    apiKeys: nonEmpty(env, "REPAYMESH_API_KEYS") ? parseApiKeys(env.REPAYMESH_API_KEYS as string) : undefined,
+    logLevel,
+    logFormat,
+  };
+  return Object.freeze(cfg);
+}

@@ -1,0 +1,159 @@
+/** schedule: repayment plans (还款计划), installments inside the plan document. */
+import type { ValidationSchema } from "fastest-validator";
+import { amountRule, dateRule, idRule, optionalAmountRule, optionalIdRule, pageRules, rateRule, type PageParams } from "./common";
+import type { PlanInput, CustomLine } from "../domain/amortization";
+
+export const BIZ_TYPES = ["LEASE", "CONSUMER", "SUPPLY_CHAIN"] as const;
+export type BizType = (typeof BIZ_TYPES)[number];
+export const METHODS = ["EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL", "INTEREST_FIRST", "BULLET", "LEASE_ANNUITY", "CUSTOM"] as const;
+
+/** The schedule terms of an order: what `plans/preview` takes and `order-sync` forwards. */
+export interface PlanTerms {
+  principal: string;
+  annualRate: string;
+  term: number;
+  termUnit?: "MONTH" | "DAY";
+  repaymentMethod: PlanInput["repaymentMethod"];
+  startDate: string;
+  dueDay?: number;
+  interestBasis?: "MONTHLY" | "DAILY";
+  dayCount?: "ACT/360" | "ACT/365" | "30/360";
+  leaseTiming?: "ADVANCE" | "ARREARS";
+  residual?: string;
+  fee?: string;
+  customLines?: CustomLine[];
+}
+
+export const planTermsRules = {
+  principal: amountRule,
+  annualRate: rateRule,
+  term: { type: "number", integer: true, min: 1, max: 3650 },
+  termUnit: { type: "enum", values: ["MONTH", "DAY"], optional: true },
+  repaymentMethod: { type: "enum", values: [...METHODS] },
+  startDate: dateRule,
+  dueDay: { type: "number", integer: true, min: 1, max: 31, optional: true },
+  interestBasis: { type: "enum", values: ["MONTHLY", "DAILY"], optional: true },
+  dayCount: { type: "enum", values: ["ACT/360", "ACT/365", "30/360"], optional: true },
+  leaseTiming: { type: "enum", values: ["ADVANCE", "ARREARS"], optional: true },
+  residual: optionalAmountRule,
+  fee: optionalAmountRule,
+  customLines: {
+    type: "array",
+    optional: true,
+    min: 1,
+    max: 600,
+    items: {
+      type: "object",
+      strict: true,
+      props: { dueDate: dateRule, principal: amountRule, interest: optionalAmountRule, fee: optionalAmountRule },
+    },
+  },
+} as const satisfies ValidationSchema<PlanTerms>;
+
+export type PreviewParams = PlanTerms;
+export const previewParams = { $$strict: true, ...planTermsRules } satisfies ValidationSchema<PreviewParams>;
+
+export interface CreatePlanParams extends PlanTerms {
+  planId: string;
+  orderId: string;
+  source: string;
+  orderNo: string;
+  bizType: BizType;
+  funderId: string;
+  productCode: string;
+  customerId: string;
+  bindingId?: string;
+}
+export const createPlanParams = {
+  $$strict: true,
+  ...planTermsRules,
+  planId: idRule,
+  orderId: idRule,
+  source: idRule,
+  orderNo: idRule,
+  bizType: { type: "enum", values: [...BIZ_TYPES] },
+  funderId: idRule,
+  productCode: idRule,
+  customerId: idRule,
+  bindingId: optionalIdRule,
+} satisfies ValidationSchema<CreatePlanParams>;
+
+export interface GetPlanParams {
+  planId: string;
+}
+export const getPlanParams = { $$strict: true, planId: idRule } satisfies ValidationSchema<GetPlanParams>;
+
+export interface ListPlansParams extends PageParams {
+  funderId?: string;
+  productCode?: string;
+  bizType?: BizType;
+  customerId?: string;
+  status?: PlanStatus;
+  partition?: number;
+  source?: string;
+}
+export const listPlansParams = {
+  $$strict: true,
+  ...pageRules,
+  funderId: optionalIdRule,
+  productCode: optionalIdRule,
+  bizType: { type: "enum", values: [...BIZ_TYPES], optional: true },
+  customerId: optionalIdRule,
+  status: { type: "enum", values: ["ACTIVE", "SETTLED", "PAUSED", "CANCELLED"], optional: true },
+  partition: { type: "number", integer: true, min: 0, max: 4095, optional: true, convert: true },
+  source: optionalIdRule,
+} satisfies ValidationSchema<ListPlansParams>;
+
+export type PlanStatus = "ACTIVE" | "SETTLED" | "PAUSED" | "CANCELLED";
+export type InstallmentStatus = "PENDING" | "PARTIALLY_PAID" | "PAID" | "OVERDUE";
+
+/** An installment (期次) as stored inside the plan and returned by the API. */
+export interface Installment {
+  period: number;
+  startDate: string;
+  dueDate: string;
+  days: number;
+  principal: string;
+  interest: string;
+  fee: string;
+  penalty: string;
+  total: string;
+  paidPrincipal: string;
+  paidInterest: string;
+  paidFee: string;
+  paidPenalty: string;
+  paidTotal: string;
+  outstanding: string;
+  status: InstallmentStatus;
+}
+
+export interface Plan {
+  _id: string;
+  planId: string;
+  orderId: string;
+  source: string;
+  orderNo: string;
+  bizType: BizType;
+  funderId: string;
+  productCode: string;
+  customerId: string;
+  bindingId?: string;
+  partition: number;
+  terms: PlanTerms;
+  status: PlanStatus;
+  installments: Installment[];
+  totals: { principal: string; interest: string; fee: string; total: string };
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Event `plan.generated`. */
+export interface PlanGeneratedEvent {
+  planId: string;
+  orderId: string;
+  partition: number;
+  funderId: string;
+  installments: number;
+  total: string;
+}

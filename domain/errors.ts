@@ -1,0 +1,43 @@
+/**
+ * Domain errors: one closed set of upper-case codes. Services map them to
+ * MoleculerClientError(message, status, code, data) — see mixins/errors.ts.
+ */
+export const ERROR_STATUS = {
+  VALIDATION_ERROR: 422,
+  INVALID_AMOUNT: 422,
+  INVALID_RATE: 422,
+  INVALID_DATE: 422,
+  INVALID_TERM: 422,
+  INVALID_SCHEDULE: 422,
+  UNSUPPORTED_METHOD: 422,
+  INVALID_RULE: 422,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  ORDER_CONFLICT: 409,
+  DUPLICATE_KEY: 409,
+  VERSION_CONFLICT: 409,
+  ILLEGAL_TRANSITION: 409,
+  TEST_CLOCK_DISABLED: 403,
+  CLOCK_BACKWARDS: 422,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  readonly data: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, data: Record<string, unknown> = {}) {
+    super(message);
+    this.name = "DomainError";
+    this.code = code;
+    this.data = data;
+  }
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export function isDomainError(err: unknown): err is DomainError {
+  return err instanceof DomainError;
+}

@@ -1,0 +1,244 @@
+/**
+ * The store mixin: every data-owning service gets `this.store`, one small interface over two
+ * back ends, chosen once by configuration (never by business code):
+ *   - embedded: moleculer-db's MemoryAdapter (NeDB) persisting to DATA_DIR/<collection>.db
+ *   - MongoDB:  moleculer-db-adapter-mongoose when MONGO_URI is set (raw collection operations)
+ *
+ * The interface is what safety needs: unique indexes that turn a duplicate into DUPLICATE_KEY,
+ * and conditional updates (compare-and-set) that report whether they matched. Queries and updates
+ * use the operator subset both back ends share ($set, $inc, $push, $unset; $in, $gt(e), $lt(e),
+ * $ne, $exists, $or).
+ *
+ * moleculer-db's generic CRUD actions are switched off: every action a service exposes validates
+ * its own parameters.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import DbService from "moleculer-db";
+import type { ServiceSchema } from "moleculer";
+import { DomainError } from "../domain/errors";
+
+export type Doc = { _id: string } & Record<string, any>;
+export type Query = Record<string, any>;
+export type Update = Record<string, any>;
+
+export interface FindOptions {
+  sort?: Record<string, 1 | -1>;
+  skip?: number;
+  limit?: number;
+}
+
+export interface IndexSpec {
+  field: string;
+  unique?: boolean;
+  sparse?: boolean;
+}
+
+export interface Store<T extends Doc = Doc> {
+  readonly collection: string;
+  /** Insert; a unique-index violation throws DomainError DUPLICATE_KEY. */
+  insert(doc: T): Promise<T>;
+  findById(id: string): Promise<T | null>;
+  findOne(query: Query): Promise<T | null>;
+  find(query: Query, opts?: FindOptions): Promise<T[]>;
+  count(query: Query): Promise<number>;
+  /** Compare-and-set: update one document matching `query`; returns the updated document or null. */
+  updateOne(query: Query, update: Update): Promise<T | null>;
+  updateMany(query: Query, update: Update): Promise<number>;
+  remove(query: Query): Promise<number>;
+}
+
+export interface StoreSettings {
+  collection: string;
+  indexes?: IndexSpec[];
+}
+
+function duplicateKey(collection: string, err: any): DomainError {
+  return new DomainError("DUPLICATE_KEY", `A ${collection} record with this key already exists`, {
+    collection,
+    key: err?.key ?? err?.keyValue ?? undefined,
+  });
+}
+
+/** NeDB (embedded) implementation over the adapter's datastore. */
+export class NedbStore<T extends Doc> implements Store<T> {
+  constructor(
+    readonly collection: string,
+    private readonly db: any,
+  ) {}
+
+  async insert(doc: T): Promise<T> {
+    try {
+      return (await this.db.insertAsync(doc)) as T;
+    } catch (err: any) {
+      if (err?.errorType === "uniqueViolated") throw duplicateKey(this.collection, err);
+      throw err;
+    }
+  }
+
+  findById(id: string): Promise<T | null> {
+    return this.db.findOneAsync({ _id: id });
+  }
+
+  findOne(query: Query): Promise<T | null> {
+    return this.db.findOneAsync(query);
+  }
+
+  find(query: Query, opts: FindOptions = {}): Promise<T[]> {
+    let cursor = this.db.findAsync(query);
+    if (opts.sort) cursor = cursor.sort(opts.sort);
+    if (opts.skip) cursor = cursor.skip(opts.skip);
+    if (opts.limit) cursor = cursor.limit(opts.limit);
+    return cursor;
+  }
+
+  count(query: Query): Promise<number> {
+    return this.db.countAsync(query);
+  }
+
+  async updateOne(query: Query, update: Update): Promise<T | null> {
+    try {
+      const res = await this.db.updateAsync(query, update, { multi: false, returnUpdatedDocs: true });
+      return res.numAffected === 1 ? (res.affectedDocuments as T) : null;
+    } catch (err: any) {
+      if (err?.errorType === "uniqueViolated") throw duplicateKey(this.collection, err);
+      throw err;
+    }
+  }
+
+  async updateMany(query: Query, update: Update): Promise<number> {
+    const res = await this.db.updateAsync(query, update, { multi: true });
+    return res.numAffected;
+  }
+
+  remove(query: Query): Promise<number> {
+    return this.db.removeAsync(query, { multi: true });
+  }
+}
+
+/** MongoDB implementation over the native collection behind the mongoose model. */
+export class MongoStore<T extends Doc> implements Store<T> {
+  constructor(
+    readonly collection: string,
+    private readonly coll: any,
+  ) {}
+
+  async insert(doc: T): Promise<T> {
+    try {
+      await this.coll.insertOne(doc);
+      return doc;
+    } catch (err: any) {
+      if (err?.code === 11000) throw duplicateKey(this.collection, err);
+      throw err;
+    }
+  }
+
+  findById(id: string): Promise<T | null> {
+    return this.coll.findOne({ _id: id });
+  }
+
+  findOne(query: Query): Promise<T | null> {
+    return this.coll.findOne(query);
+  }
+
+  find(query: Query, opts: FindOptions = {}): Promise<T[]> {
+    let cursor = this.coll.find(query);
+    if (opts.sort) cursor = cursor.sort(opts.sort);
+    if (opts.skip) cursor = cursor.skip(opts.skip);
+    if (opts.limit) cursor = cursor.limit(opts.limit);
+    return cursor.toArray();
+  }
+
+  count(query: Query): Promise<number> {
+    return this.coll.countDocuments(query);
+  }
+
+  async updateOne(query: Query, update: Update): Promise<T | null> {
+    try {
+      const res = await this.coll.findOneAndUpdate(query, update, { returnDocument: "after", includeResultMetadata: false });
+      return (res as T) ?? null;
+    } catch (err: any) {
+      if (err?.code === 11000) throw duplicateKey(this.collection, err);
+      throw err;
+    }
+  }
+
+  async updateMany(query: Query, update: Update): Promise<number> {
+    const res = await this.coll.updateMany(query, update);
+    return res.modifiedCount;
+  }
+
+  async remove(query: Query): Promise<number> {
+    const res = await this.coll.deleteMany(query);
+    return res.deletedCount;
+  }
+}
+
+const mongooseModels = new Map<string, unknown>();
+
+function mongoModel(collection: string): unknown {
+  // A model per collection, made once per process: mongoose refuses to redefine a model.
+  let model = mongooseModels.get(collection);
+  if (!model) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mongoose = require("mongoose");
+    const schema = new mongoose.Schema({ _id: String }, { strict: false, versionKey: false, collection });
+    model = mongoose.models[collection] ?? mongoose.model(collection, schema);
+    mongooseModels.set(collection, model);
+  }
+  return model;
+}
+
+export interface StoreBackend {
+  dataDir: string;
+  mongoUri?: string;
+}
+
+/**
+ * Mixin factory. `backend` comes from the node's config (see bin/node.ts); the service reaches the
+ * store as `this.store` once it has started, and may define `onStoreReady()` to seed or load data.
+ */
+export function StoreMixin(settings: StoreSettings, backend: StoreBackend): Partial<ServiceSchema> {
+  const { collection } = settings;
+  let adapter: any;
+  let extra: Record<string, unknown> = {};
+  if (backend.mongoUri) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const MongooseAdapter = require("moleculer-db-adapter-mongoose");
+    adapter = new MongooseAdapter(backend.mongoUri);
+    extra = { model: mongoModel(collection) };
+  } else {
+    fs.mkdirSync(backend.dataDir, { recursive: true });
+    adapter = new (DbService as any).MemoryAdapter({ filename: path.join(backend.dataDir, `${collection}.db`) });
+  }
+  const disabled = ["find", "count", "list", "create", "insert", "get", "update", "remove"];
+  return {
+    mixins: [DbService as any],
+    adapter,
+    ...extra,
+    settings: { idField: "_id" },
+    actions: Object.fromEntries(disabled.map((a) => [a, false])) as any,
+    async afterConnected(this: any) {
+      if (backend.mongoUri) {
+        const coll = this.adapter.model.collection;
+        for (const ix of settings.indexes ?? []) {
+          await coll.createIndex({ [ix.field]: 1 }, { unique: !!ix.unique, sparse: !!ix.sparse });
+        }
+        this.store = new MongoStore(collection, coll);
+      } else {
+        const db = this.adapter.db;
+        for (const ix of settings.indexes ?? []) {
+          await db.ensureIndexAsync({ fieldName: ix.field, unique: !!ix.unique, sparse: !!ix.sparse });
+        }
+        // NeDB appends; compact hourly so the file does not grow without bound.
+        db.setAutocompactionInterval?.(3_600_000);
+        this.store = new NedbStore(collection, db);
+      }
+      // Services hook in here, not in afterConnected (a service's own afterConnected would replace this one).
+      if (typeof this.schema.onStoreReady === "function") await this.schema.onStoreReady.call(this);
+    },
+    async stopped(this: any) {
+      this.adapter?.db?.stopAutocompaction?.();
+    },
+  } as Partial<ServiceSchema>;
+}

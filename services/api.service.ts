@@ -1,0 +1,163 @@
+/**
+ * api — the moleculer-web gateway: versioned REST under /api/v1, API-key auth with roles, one
+ * error shape `{ code, message, details }`, the OpenAPI document built from action definitions,
+ * and the web console (static files from public/).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import ApiGateway from "moleculer-web";
+import { Errors, type Context, type ServiceSchema } from "moleculer";
+import type { Config } from "../config";
+import { generateKey, hashKey, roleAllows, verifyKey, type Role, type StoredKey } from "../domain/auth";
+import { scrubValidationDetails } from "../mixins/domain-errors.middleware";
+import { buildOpenApi, type ActionInfo } from "./api.openapi";
+
+const BASE = "/api/v1";
+const PUBLIC_ACTIONS: ActionInfo[] = [
+  { name: "api.health", rest: "GET /health", doc: { summary: "Liveness and what this node runs (no auth)", tags: ["ops"] } },
+  { name: "api.openapi", rest: "GET /openapi.json", doc: { summary: "This OpenAPI document (no auth)", tags: ["ops"] } },
+];
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pkgVersion: string = require("../package.json").version;
+
+/** Keys from REPAYMESH_API_KEYS, or an admin key generated once under the data folder. */
+export function loadApiKeys(cfg: Config, print: (line: string) => void): StoredKey[] {
+  if (cfg.apiKeys) return cfg.apiKeys.map((k) => ({ name: k.name, role: k.role, hash: hashKey(k.key) }));
+  const file = path.join(cfg.dataDir, "api-keys.json");
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as StoredKey[];
+  fs.mkdirSync(cfg.dataDir, { recursive: true });
+  const key = generateKey();
+  const keys: StoredKey[] = [{ name: "admin", role: "admin", hash: hashKey(key) }];
+  // Only the digest is kept; the key itself is shown this once.
+  fs.writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600, flag: "wx" });
+  print(`\n  RepayMesh admin API key (shown once, store it now): ${key}\n  Only its SHA-256 is kept in ${file}.\n`);
+  return keys;
+}
+
+function sendJson(res: any, status: number, body: unknown) {
+  res.setHeader("Content-Type", "application/json; charset=utf-8");
+  res.writeHead(status);
+  res.end(JSON.stringify(body));
+}
+
+export default function apiService(cfg: Config): ServiceSchema {
+  return {
+    name: "api",
+    mixins: [ApiGateway as any],
+    settings: {
+      port: cfg.port,
+      ip: cfg.host,
+      logRequestParams: null,
+      logResponseData: null,
+      log4XXResponses: false,
+      optimizeOrder: true,
+      routes: [
+        {
+          name: "public",
+          path: BASE,
+          authentication: false,
+          authorization: false,
+          mappingPolicy: "restrict",
+          aliases: { "GET /health": "api.health", "GET /openapi.json": "api.openapi" },
+          bodyParsers: { json: false, urlencoded: false },
+        },
+        {
+          name: "v1",
+          path: BASE,
+          authentication: true,
+          authorization: true,
+          autoAliases: true,
+          mappingPolicy: "restrict",
+          bodyParsers: { json: { strict: true, limit: "1mb" }, urlencoded: false },
+          callOptions: { timeout: 30_000 },
+        },
+      ],
+      assets: { folder: path.join(__dirname, "..", "public"), options: { index: "index.html" } },
+      onError(this: any, req: any, res: any, err: any) {
+        let status = typeof err?.code === "number" && err.code >= 400 && err.code < 600 ? err.code : 500;
+        let code: string = typeof err?.type === "string" && err.type ? err.type : "INTERNAL_ERROR";
+        let message: string = err?.message ?? "Internal error";
+        let details: unknown = err?.data;
+        if (err?.name === "ValidationError") {
+          code = "VALIDATION_ERROR";
+          status = 422;
+          details = scrubValidationDetails(err.data);
+          message = Array.isArray(details) && details.length ? `Invalid parameters: ${(details as any[]).map((d) => d.message ?? d.field).join("; ")}` : message;
+        } else if (code === "entity.too.large") {
+          code = "PAYLOAD_TOO_LARGE";
+          status = 413;
+          message = "The request body is too large";
+          details = undefined;
+        } else if (code === "INVALID_REQUEST_BODY" || code.startsWith("entity.") || err?.name === "SyntaxError") {
+          code = "INVALID_REQUEST_BODY";
+          status = 400;
+          message = "The request body is not valid JSON";
+          details = undefined;
+        } else if (status >= 500) {
+          this.logger.error(`Request ${req.method} ${req.url} failed: ${err?.name}: ${err?.message}`);
+          if (status === 503) {
+            code = "SERVICE_UNAVAILABLE";
+            message = "A service this request needs is not available; try again";
+          } else {
+            message = "Internal error";
+          }
+          details = undefined;
+        }
+        sendJson(res, status, { code, message, ...(details !== undefined ? { details } : {}) });
+      },
+    },
+    actions: {
+      listAliases: false as any,
+      health: {
+        handler(this: any) {
+          const services = this.broker.registry
+            .getServiceList({ onlyAvailable: true, skipInternal: true })
+            .map((s: { name: string }) => s.name);
+          return {
+            status: "ok",
+            nodeID: this.broker.nodeID,
+            version: pkgVersion,
+            uptimeSeconds: Math.round(process.uptime()),
+            mode: cfg.transporter ? "cluster" : "embedded",
+            store: cfg.mongoUri ? "mongodb" : "file",
+            services: [...new Set(services)].sort(),
+          };
+        },
+      },
+      openapi: {
+        handler(this: any) {
+          const list = this.broker.registry.getServiceList({ withActions: true, onlyAvailable: true, skipInternal: true });
+          const seen = new Set<string>();
+          const actions: ActionInfo[] = [...PUBLIC_ACTIONS];
+          for (const svc of list) {
+            for (const a of Object.values(svc.actions ?? {}) as any[]) {
+              if (!a.rest || seen.has(a.name) || (a.visibility && a.visibility !== "published")) continue;
+              seen.add(a.name);
+              actions.push({ name: a.name, rest: a.rest, params: a.params, doc: a.doc });
+            }
+          }
+          return buildOpenApi(actions, { basePath: BASE, version: pkgVersion, publicPaths: [`${BASE}/health`, `${BASE}/openapi.json`] });
+        },
+      },
+    },
+    methods: {
+      authenticate(this: any, ctx: Context, _route: unknown, req: any) {
+        const principal = verifyKey(this.apiKeys, req.headers["x-api-key"]);
+        if (!principal) throw new Errors.MoleculerClientError("A valid X-Api-Key header is required", 401, "UNAUTHORIZED");
+        return principal;
+      },
+      authorize(this: any, ctx: Context, _route: unknown, req: any) {
+        const user = (ctx.meta as any).user as { role: Role } | undefined;
+        const method = String(req.method).toUpperCase();
+        const need: Role = req.$action?.doc?.role ?? (method === "GET" || method === "HEAD" ? "viewer" : "ops");
+        if (!user || !roleAllows(user.role, need)) {
+          throw new Errors.MoleculerClientError(`This needs the ${need} role`, 403, "FORBIDDEN", { need });
+        }
+      },
+    },
+    created(this: any) {
+      this.apiKeys = loadApiKeys(cfg, (line) => process.stdout.write(line + "\n"));
+    },
+  } as ServiceSchema;
+}

@@ -1,0 +1,175 @@
+/**
+ * order-sync — owns orders. Accepts business orders over REST and the mesh, idempotent on
+ * (source, orderNo): a replay returns the first result, the same key with other content is a 409.
+ *
+ * Steps, each safe to repeat: insert the order as PLANNING (unique key) → schedule.create (idempotent
+ * per planId) → compare-and-set PLANNING → ACTIVE and emit order.synced. A crash between steps is
+ * finished by the next replay or by the repair sweep, which runs the same steps.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import type { Config } from "../config";
+import { DomainError } from "../domain/errors";
+import { validatePlanInput } from "../domain/amortization";
+import { contentHash, newOrder, orderKey } from "../domain/order";
+import { toPlanInput } from "../domain/plan";
+import { pageWindow, type Page } from "../contracts/common";
+import {
+  getOrderParams,
+  listOrdersParams,
+  syncOrderParams,
+  type GetOrderParams,
+  type ListOrdersParams,
+  type Order,
+  type OrderSyncedEvent,
+  type SyncOrderParams,
+} from "../contracts/order-sync.contract";
+import type { CreatePlanParams } from "../contracts/schedule.contract";
+import { StoreMixin } from "../mixins/store.mixin";
+import { ClockMixin } from "../mixins/clock.mixin";
+
+export type OrderView = Omit<Order, "_id" | "key" | "contentHash"> & { orderId: string };
+
+export function orderView(o: Order): OrderView {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { _id, key, contentHash: _h, ...rest } = o;
+  return { orderId: _id, ...rest };
+}
+
+/** How long a PLANNING order is left to its own request before the sweep finishes it. */
+const REPAIR_AFTER_MS = 30_000;
+const REPAIR_EVERY_MS = 60_000;
+
+export default function orderSyncService(cfg: Config): ServiceSchema {
+  return {
+    name: "order-sync",
+    mixins: [
+      StoreMixin(
+        {
+          collection: "orders",
+          indexes: [{ field: "key", unique: true }, { field: "status" }, { field: "funderId" }, { field: "customer.id" }],
+        },
+        cfg,
+      ),
+      ClockMixin(cfg.timeZone),
+    ],
+    dependencies: ["schedule"],
+    settings: { rest: "/" },
+    actions: {
+      sync: {
+        rest: "POST /orders",
+        params: syncOrderParams,
+        doc: { summary: "Sync a business order and generate its repayment plan (idempotent on source + orderNo)", tags: ["orders"] },
+        async handler(this: any, ctx: Context<SyncOrderParams>): Promise<OrderView> {
+          // Domain checks before anything is written: bad terms never leave an order behind.
+          validatePlanInput(toPlanInput(this.termsOf(ctx.params)));
+          const key = orderKey(ctx.params.source, ctx.params.orderNo);
+          let order: Order | null = await this.store.findOne({ key });
+          if (!order) {
+            try {
+              order = (await this.store.insert(newOrder(ctx.params, this.clock.iso()))) as Order;
+            } catch (err: any) {
+              if (err?.code !== "DUPLICATE_KEY") throw err;
+              order = await this.store.findOne({ key }); // a concurrent duplicate inserted first
+            }
+          }
+          if (!order) throw new Error(`order ${key} vanished after insert`);
+          if (order.contentHash !== contentHash(ctx.params)) {
+            throw new DomainError("ORDER_CONFLICT", `Order ${key} was already synced with different content`, {
+              source: order.source,
+              orderNo: order.orderNo,
+              orderId: order._id,
+            });
+          }
+          return orderView(await this.completeOrder(ctx, order));
+        },
+      },
+      get: {
+        rest: "GET /orders/:source/:orderNo",
+        params: getOrderParams,
+        doc: { summary: "An order by its upstream key", tags: ["orders"] },
+        async handler(this: any, ctx: Context<GetOrderParams>): Promise<OrderView> {
+          const order: Order | null = await this.store.findOne({ key: orderKey(ctx.params.source, ctx.params.orderNo) });
+          if (!order) throw new DomainError("NOT_FOUND", `Order ${ctx.params.source}/${ctx.params.orderNo} not found`, { ...ctx.params });
+          return orderView(order);
+        },
+      },
+      list: {
+        rest: "GET /orders",
+        params: listOrdersParams,
+        doc: { summary: "Orders, filtered and paged", tags: ["orders"] },
+        async handler(this: any, ctx: Context<ListOrdersParams>): Promise<Page<OrderView>> {
+          const { page, pageSize, skip } = pageWindow(ctx.params);
+          const query: Record<string, unknown> = {};
+          for (const f of ["source", "funderId", "productCode", "bizType", "status"] as const) {
+            if (ctx.params[f] !== undefined) query[f] = ctx.params[f];
+          }
+          if (ctx.params.customerId) query["customer.id"] = ctx.params.customerId;
+          const [rows, total] = await Promise.all([
+            this.store.find(query, { sort: { createdAt: -1, _id: 1 }, skip, limit: pageSize }),
+            this.store.count(query),
+          ]);
+          return { rows: rows.map(orderView), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
+        },
+      },
+      /** Finish orders left PLANNING by a crash. Runs on a timer; callable by hand. */
+      repair: {
+        visibility: "public",
+        params: { $$strict: true, olderThanMs: { type: "number", integer: true, min: 0, optional: true } },
+        async handler(this: any, ctx: Context<{ olderThanMs?: number }>) {
+          const cutoff = new Date(this.clock.nowMs() - (ctx.params.olderThanMs ?? REPAIR_AFTER_MS)).toISOString();
+          const stuck: Order[] = await this.store.find({ status: "PLANNING", updatedAt: { $lte: cutoff } }, { limit: 500 });
+          let repaired = 0;
+          for (const order of stuck) {
+            try {
+              await this.completeOrder(ctx, order);
+              repaired++;
+            } catch (err: any) {
+              this.logger.warn(`Repair of order ${order._id} failed: ${err?.message}`);
+            }
+          }
+          return { found: stuck.length, repaired };
+        },
+      },
+    },
+    methods: {
+      termsOf(params: SyncOrderParams) {
+        // eslint-disable-next-line @typescript-eslint/no-unused-vars
+        const { source, orderNo, bizType, funderId, productCode, customer, bindingId, ...terms } = params;
+        return terms;
+      },
+      async completeOrder(this: any, ctx: Context, order: Order): Promise<Order> {
+        if (order.status !== "PLANNING") return order;
+        const params: CreatePlanParams = {
+          ...order.terms,
+          planId: order.planId,
+          orderId: order._id,
+          source: order.source,
+          orderNo: order.orderNo,
+          bizType: order.bizType,
+          funderId: order.funderId,
+          productCode: order.productCode,
+          customerId: order.customer.id,
+          ...(order.bindingId ? { bindingId: order.bindingId } : {}),
+        };
+        await ctx.call("schedule.create", params);
+        const updated: Order | null = await this.store.updateOne(
+          { _id: order._id, status: "PLANNING" },
+          { $set: { status: "ACTIVE", updatedAt: this.clock.iso() } },
+        );
+        if (!updated) return (await this.store.findById(order._id)) as Order; // someone else finished it
+        const event: OrderSyncedEvent = { orderId: updated._id, source: updated.source, orderNo: updated.orderNo, planId: updated.planId };
+        ctx.emit("order.synced", event);
+        return updated;
+      },
+    },
+    async started(this: any) {
+      this.repairTimer = setInterval(() => {
+        this.broker.call("order-sync.repair", {}).catch((err: Error) => this.logger.warn(`Order repair sweep failed: ${err.message}`));
+      }, REPAIR_EVERY_MS);
+      this.repairTimer.unref?.();
+    },
+    stopped(this: any) {
+      clearInterval(this.repairTimer);
+    },
+  } as ServiceSchema;
+}
