@@ -16,6 +16,8 @@ export function brokerOptions(cfg: Config): BrokerOptions {
       options: { level: cfg.logLevel, formatter: cfg.logFormat, colors: cfg.logFormat !== "json", moduleColors: false },
     },
     requestTimeout: 30_000,
+    dependencyInterval: 100,
+    dependencyTimeout: 60_000,
     // Retries stay off: a retried call that moves money is the business code's decision, never the broker's.
     retryPolicy: { enabled: false },
     registry: { strategy: "RoundRobin", preferLocal: true },

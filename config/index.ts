@@ -19,6 +19,8 @@ export interface Config {
   transporter?: string;
   redisUrl?: string;
   mongoUri?: string;
+  /** Prefix of every collection (and file) name: several deployments or test runs can share one MongoDB. */
+  storePrefix: string;
   /** Comma-separated service names this node runs; unset = all. */
   services?: string[];
   dataDir: string;
@@ -98,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     .filter(Boolean);
   const logLevel = (nonEmpty(env, "LOG_LEVEL") ?? "info") as Config["logLevel"];
   if (!["fatal", "error", "warn", "info", "debug", "trace"].includes(logLevel)) throw new ConfigError("LOG_LEVEL is not a log level");
+  if (env.STORE_PREFIX && !/^[A-Za-z0-9_]{0,32}$/.test(env.STORE_PREFIX)) throw new ConfigError("STORE_PREFIX must be up to 32 letters, digits or _");
   const logFormat = (nonEmpty(env, "LOG_FORMAT") ?? "short") as Config["logFormat"];
   if (!["json", "short", "full"].includes(logFormat)) throw new ConfigError("LOG_FORMAT must be json, short or full");
   const cfg: Config = {
@@ -105,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     transporter: nonEmpty(env, "TRANSPORTER"),
     redisUrl: nonEmpty(env, "REDIS_URL"),
     mongoUri: nonEmpty(env, "MONGO_URI"),
+    storePrefix: nonEmpty(env, "STORE_PREFIX") ?? "",
     services,
     dataDir: path.resolve(nonEmpty(env, "DATA_DIR") ?? "./data"),
     port: int(env, "PORT", 3000, 0, 65535),

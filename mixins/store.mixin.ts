@@ -192,6 +192,7 @@ function mongoModel(collection: string): unknown {
 export interface StoreBackend {
   dataDir: string;
   mongoUri?: string;
+  storePrefix?: string;
 }
 
 /**
@@ -199,7 +200,7 @@ export interface StoreBackend {
  * store as `this.store` once it has started, and may define `onStoreReady()` to seed or load data.
  */
 export function StoreMixin(settings: StoreSettings, backend: StoreBackend): Partial<ServiceSchema> {
-  const { collection } = settings;
+  const collection = (backend.storePrefix ?? "") + settings.collection;
   let adapter: any;
   let extra: Record<string, unknown> = {};
   if (backend.mongoUri) {
