@@ -105,7 +105,11 @@ export async function startNode(env: NodeJS.ProcessEnv = process.env): Promise<R
   }
   let port: number | undefined;
   const api = broker.getLocalService("api") as any;
-  if (api?.server) port = api.server.address()?.port;
+  if (api?.server) {
+    port = api.server.address()?.port;
+    // Serve every local route from the first request, not after the gateway's debounce.
+    api.refreshAliases();
+  }
   let stopped = false;
   return {
     broker,

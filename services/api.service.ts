@@ -54,6 +54,21 @@ export default function apiService(cfg: Config): ServiceSchema {
       optimizeOrder: true,
       routes: [
         {
+          // Third-party browser code the console uses, served from node_modules (no CDN here).
+          name: "vendor",
+          path: "/vendor",
+          authentication: false,
+          authorization: false,
+          mappingPolicy: "restrict",
+          aliases: {
+            "GET /chart.js"(req: any, res: any) {
+              res.setHeader("Content-Type", "application/javascript; charset=utf-8");
+              res.setHeader("Cache-Control", "public, max-age=86400");
+              fs.createReadStream(require.resolve("chart.js/dist/chart.umd.js")).pipe(res);
+            },
+          },
+        },
+        {
           name: "public",
           path: BASE,
           authentication: false,
@@ -142,6 +157,10 @@ export default function apiService(cfg: Config): ServiceSchema {
       },
     },
     methods: {
+      /** Rebuild the REST aliases from the registry now (they also follow $services.changed, debounced). */
+      refreshAliases(this: any) {
+        for (const route of this.routes ?? []) if (route.opts.autoAliases) this.regenerateAutoAliases(route);
+      },
       authenticate(this: any, ctx: Context, _route: unknown, req: any) {
         const principal = verifyKey(this.apiKeys, req.headers["x-api-key"]);
         if (!principal) throw new Errors.MoleculerClientError("A valid X-Api-Key header is required", 401, "UNAUTHORIZED");
