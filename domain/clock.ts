@@ -2,9 +2,10 @@
  * The business clock. All business time (due dates, slots, accruals, audit stamps) reads it, so
  * tests and demos can move the date the way Kill Bill's and Stripe's test clocks do.
  *
- * State: either running (real time + offset) or frozen at an instant. Moves only go forward:
- * idempotency keys and accruals are keyed by business dates, and a clock that goes back would
- * replay them.
+ * State: either running (real time + offset) or frozen at an instant. The first move may set any
+ * instant (a demo or a test starts at its own date, as with Stripe's test clocks); after that,
+ * moves only go forward: idempotency keys and accruals are keyed by business dates, and a clock
+ * that went back would replay them.
  */
 import { DateTime } from "luxon";
 import { DomainError } from "./errors";
@@ -44,7 +45,7 @@ export function moveClock(state: ClockState, move: ClockMove, realNow: number, t
     target = dt.toMillis();
   }
   target += (move.advanceSeconds ?? 0) * 1000 + (move.advanceDays ?? 0) * 86_400_000;
-  if (target < current) {
+  if (target < current && state.version > 0) {
     throw new DomainError("CLOCK_BACKWARDS", "The business clock only moves forward", {
       current: new Date(current).toISOString(),
       requested: new Date(target).toISOString(),

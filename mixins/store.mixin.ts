@@ -17,6 +17,7 @@ import path from "node:path";
 import DbService from "moleculer-db";
 import type { ServiceSchema } from "moleculer";
 import { DomainError } from "../domain/errors";
+import { ConfigError } from "../config";
 
 export type Doc = { _id: string } & Record<string, any>;
 export type Query = Record<string, any>;
@@ -237,6 +238,19 @@ export function StoreMixin(settings: StoreSettings, backend: StoreBackend): Part
       }
       // Services hook in here, not in afterConnected (a service's own afterConnected would replace this one).
       if (typeof this.schema.onStoreReady === "function") await this.schema.onStoreReady.call(this);
+    },
+    async started(this: any) {
+      // The file store is one process's: in a mesh, a second node offering this service is refused.
+      if (backend.mongoUri || !this.broker.transit) return;
+      await new Promise((r) => setTimeout(r, 1000)); // let discovery answer first
+      const elsewhere = this.broker.registry
+        .getServiceList({ onlyAvailable: true })
+        .filter((s: { name: string; nodeID: string }) => s.name === this.name && s.nodeID !== this.broker.nodeID);
+      if (elsewhere.length > 0) {
+        throw new ConfigError(
+          `Service ${this.name} already runs on node ${elsewhere[0].nodeID} with the file store; it must run on exactly one node (set MONGO_URI to scale it out).`,
+        );
+      }
     },
     async stopped(this: any) {
       this.adapter?.db?.stopAutocompaction?.();
