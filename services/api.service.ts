@@ -46,6 +46,7 @@ export default function apiService(cfg: Config): ServiceSchema {
     name: "api",
     mixins: [ApiGateway as any],
     settings: {
+      rest: "/",
       port: cfg.port,
       ip: cfg.host,
       logRequestParams: null,
@@ -64,7 +65,7 @@ export default function apiService(cfg: Config): ServiceSchema {
             "GET /chart.js"(req: any, res: any) {
               res.setHeader("Content-Type", "application/javascript; charset=utf-8");
               res.setHeader("Cache-Control", "public, max-age=86400");
-              fs.createReadStream(require.resolve("chart.js/dist/chart.umd.js")).pipe(res);
+              fs.createReadStream(path.join(path.dirname(require.resolve("chart.js")), "chart.umd.js")).pipe(res);
             },
           },
         },
@@ -138,6 +139,14 @@ export default function apiService(cfg: Config): ServiceSchema {
             store: cfg.mongoUri ? "mongodb" : "file",
             services: [...new Set(services)].sort(),
           };
+        },
+      },
+      me: {
+        rest: "GET /me",
+        doc: { summary: "The caller: the API key's name and role", tags: ["ops"] },
+        handler(ctx: Context) {
+          const user = (ctx.meta as { user?: { name: string; role: Role } }).user;
+          return user ? { name: user.name, role: user.role } : null;
         },
       },
       openapi: {

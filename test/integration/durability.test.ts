@@ -8,7 +8,7 @@ jest.setTimeout(120_000);
 describe("durability of the embedded node", () => {
   it("keeps every acknowledged order and plan across kill -9, and refuses a second node on the same data", async () => {
     const port = await freePort();
-    const env = { ...testEnv(), PORT: String(port) };
+    const env: NodeJS.ProcessEnv = { ...testEnv(), PORT: String(port) };
     const first = spawnNode(env);
     await waitForServicesOver(port, ["order-sync", "schedule"], first);
 
