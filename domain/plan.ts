@@ -28,7 +28,7 @@ export function installmentsOf(schedule: Schedule): Installment[] {
   }));
 }
 
-export interface NewPlan extends Omit<Plan, "installments" | "totals" | "partition" | "status" | "version" | "createdAt" | "updatedAt" | "_id"> {}
+export type NewPlan = Omit<Plan, "installments" | "totals" | "partition" | "status" | "version" | "createdAt" | "updatedAt" | "_id">;
 
 /** Build the stored plan: schedule generated, partition = hash(planId) mod P. */
 export function buildPlan(p: NewPlan, partitions: number, nowIso: string): Plan {

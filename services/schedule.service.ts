@@ -33,7 +33,7 @@ export type PlanSummary = Omit<Plan, "installments" | "_id" | "terms"> & {
 };
 
 function withoutId(plan: Plan): Omit<Plan, "_id"> {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+   
   const { _id, ...rest } = plan;
   return rest;
 }
@@ -68,7 +68,7 @@ export default function scheduleService(cfg: Config): ServiceSchema {
         async handler(this: any, ctx: Context<CreatePlanParams>): Promise<Omit<Plan, "_id">> {
           const existing: Plan | null = await this.store.findById(ctx.params.planId);
           if (existing) return this.sameOrder(existing, ctx.params);
-          // eslint-disable-next-line @typescript-eslint/no-unused-vars
+           
           const { planId, orderId, source, orderNo, bizType, funderId, productCode, customerId, bindingId, ...terms } = ctx.params;
           const plan = buildPlan(
             { planId, orderId, source, orderNo, bizType, funderId, productCode, customerId, ...(bindingId ? { bindingId } : {}), terms },
@@ -130,7 +130,7 @@ export default function scheduleService(cfg: Config): ServiceSchema {
         return withoutId(plan);
       },
       summary(plan: Plan): PlanSummary {
-        // eslint-disable-next-line @typescript-eslint/no-unused-vars
+         
         const { installments, _id, terms, ...rest } = plan;
         const next = nextDue(plan);
         return {
