@@ -143,6 +143,10 @@ export interface Plan {
   status: PlanStatus;
   installments: Installment[];
   totals: { principal: string; interest: string; fee: string; total: string };
+  /** Due date of the first installment not yet paid (null when all are paid): the index due work uses. */
+  nextDueDate: string | null;
+  /** Repayments applied, by trade number: applying the same trade twice is a no-op. */
+  appliedTrades: Record<string, { amount: string; applied: string; surplus: string; at: string; source: string }>;
   version: number;
   createdAt: string;
   updatedAt: string;
@@ -157,3 +161,45 @@ export interface PlanGeneratedEvent {
   installments: number;
   total: string;
 }
+
+export interface DueWorkParams {
+  partition: number;
+  asOf: string;
+  limit?: number;
+  afterPlanId?: string;
+}
+export const dueWorkParams = {
+  $$strict: true,
+  partition: { type: "number", integer: true, min: 0, max: 4095 },
+  asOf: dateRule,
+  limit: { type: "number", integer: true, min: 1, max: 10000, optional: true },
+  afterPlanId: optionalIdRule,
+} satisfies ValidationSchema<DueWorkParams>;
+
+/** One plan with money due: what a debit slot works on. */
+export interface DueItem {
+  planId: string;
+  partition: number;
+  bizType: BizType;
+  funderId: string;
+  productCode: string;
+  customerId: string;
+  bindingId?: string;
+  periods: number[];
+  amount: string;
+}
+
+export interface ApplyRepaymentParams {
+  planId: string;
+  tradeNo: string;
+  amount: string;
+  /** Where the money came from: DEBIT (a channel trade), OFFLINE… */
+  source?: string;
+}
+export const applyRepaymentParams = {
+  $$strict: true,
+  planId: idRule,
+  tradeNo: { type: "string", pattern: "^[A-Za-z0-9_-]{4,64}$" },
+  amount: amountRule,
+  source: { type: "string", max: 16, optional: true },
+} satisfies ValidationSchema<ApplyRepaymentParams>;

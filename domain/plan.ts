@@ -2,6 +2,7 @@
 import type { Installment, Plan, PlanTerms } from "../contracts/schedule.contract";
 import { generateSchedule, type PlanInput, type Schedule } from "./amortization";
 import { partitionOf } from "./partition";
+import { dueAmount } from "./allocation";
 
 export function toPlanInput(terms: PlanTerms): PlanInput {
   return { ...terms } as PlanInput;
@@ -28,7 +29,7 @@ export function installmentsOf(schedule: Schedule): Installment[] {
   }));
 }
 
-export type NewPlan = Omit<Plan, "installments" | "totals" | "partition" | "status" | "version" | "createdAt" | "updatedAt" | "_id">;
+export type NewPlan = Omit<Plan, "installments" | "totals" | "partition" | "status" | "version" | "createdAt" | "updatedAt" | "_id" | "nextDueDate" | "appliedTrades">;
 
 /** Build the stored plan: schedule generated, partition = hash(planId) mod P. */
 export function buildPlan(p: NewPlan, partitions: number, nowIso: string): Plan {
@@ -40,6 +41,8 @@ export function buildPlan(p: NewPlan, partitions: number, nowIso: string): Plan 
     status: "ACTIVE",
     installments: installmentsOf(schedule),
     totals: { principal: schedule.totalPrincipal, interest: schedule.totalInterest, fee: schedule.totalFee, total: schedule.total },
+    nextDueDate: schedule.lines[0]?.dueDate ?? null,
+    appliedTrades: {},
     version: 1,
     createdAt: nowIso,
     updatedAt: nowIso,
@@ -49,4 +52,10 @@ export function buildPlan(p: NewPlan, partitions: number, nowIso: string): Plan 
 /** The first unpaid installment, for list views. */
 export function nextDue(plan: Pick<Plan, "installments">): Installment | undefined {
   return plan.installments.find((i) => i.status !== "PAID");
+}
+
+/** Installments with money due on or before `asOf`, and how much: a debit's scope. */
+export function dueScope(plan: Pick<Plan, "installments">, asOf: string): { periods: number[]; amount: string } {
+  const periods = plan.installments.filter((i) => i.status !== "PAID" && i.dueDate <= asOf && i.outstanding !== "0.00").map((i) => i.period);
+  return { periods, amount: periods.length ? dueAmount(plan.installments, asOf) : "0.00" };
 }

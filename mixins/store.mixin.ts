@@ -52,6 +52,8 @@ export interface Store<T extends Doc = Doc> {
 export interface StoreSettings {
   collection: string;
   indexes?: IndexSpec[];
+  /** More collections the same service owns, reached as `this.stores[name]` (the primary is also `this.stores[collection]`). */
+  more?: Array<{ collection: string; indexes?: IndexSpec[] }>;
 }
 
 function duplicateKey(collection: string, err: any): DomainError {
@@ -190,6 +192,30 @@ function mongoModel(collection: string): unknown {
   return model;
 }
 
+function makeAdapter(collection: string, backend: StoreBackend): { adapter: any; model?: unknown } {
+  if (backend.mongoUri) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const MongooseAdapter = require("moleculer-db-adapter-mongoose");
+    return { adapter: new MongooseAdapter(backend.mongoUri), model: mongoModel(collection) };
+  }
+  fs.mkdirSync(backend.dataDir, { recursive: true });
+  return { adapter: new (DbService as any).MemoryAdapter({ filename: path.join(backend.dataDir, `${collection}.db`) }) };
+}
+
+/** Indexes, then the Store over a connected adapter. */
+async function wrapAdapter(adapter: any, collection: string, indexes: IndexSpec[] | undefined, backend: StoreBackend): Promise<Store> {
+  if (backend.mongoUri) {
+    const coll = adapter.model.collection;
+    for (const ix of indexes ?? []) await coll.createIndex({ [ix.field]: 1 }, { unique: !!ix.unique, sparse: !!ix.sparse });
+    return new MongoStore(collection, coll);
+  }
+  const db = adapter.db;
+  for (const ix of indexes ?? []) await db.ensureIndexAsync({ fieldName: ix.field, unique: !!ix.unique, sparse: !!ix.sparse });
+  // NeDB appends; compact hourly so the file does not grow without bound.
+  db.setAutocompactionInterval?.(3_600_000);
+  return new NedbStore(collection, db);
+}
+
 export interface StoreBackend {
   dataDir: string;
   mongoUri?: string;
@@ -201,18 +227,10 @@ export interface StoreBackend {
  * store as `this.store` once it has started, and may define `onStoreReady()` to seed or load data.
  */
 export function StoreMixin(settings: StoreSettings, backend: StoreBackend): Partial<ServiceSchema> {
-  const collection = (backend.storePrefix ?? "") + settings.collection;
-  let adapter: any;
-  let extra: Record<string, unknown> = {};
-  if (backend.mongoUri) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const MongooseAdapter = require("moleculer-db-adapter-mongoose");
-    adapter = new MongooseAdapter(backend.mongoUri);
-    extra = { model: mongoModel(collection) };
-  } else {
-    fs.mkdirSync(backend.dataDir, { recursive: true });
-    adapter = new (DbService as any).MemoryAdapter({ filename: path.join(backend.dataDir, `${collection}.db`) });
-  }
+  const prefix = backend.storePrefix ?? "";
+  const collection = prefix + settings.collection;
+  const { adapter, model } = makeAdapter(collection, backend);
+  const extra: Record<string, unknown> = model ? { model } : {};
   const disabled = ["find", "count", "list", "create", "insert", "get", "update", "remove"];
   return {
     mixins: [DbService as any],
@@ -221,20 +239,17 @@ export function StoreMixin(settings: StoreSettings, backend: StoreBackend): Part
     settings: { idField: "_id" },
     actions: Object.fromEntries(disabled.map((a) => [a, false])) as any,
     async afterConnected(this: any) {
-      if (backend.mongoUri) {
-        const coll = this.adapter.model.collection;
-        for (const ix of settings.indexes ?? []) {
-          await coll.createIndex({ [ix.field]: 1 }, { unique: !!ix.unique, sparse: !!ix.sparse });
-        }
-        this.store = new MongoStore(collection, coll);
-      } else {
-        const db = this.adapter.db;
-        for (const ix of settings.indexes ?? []) {
-          await db.ensureIndexAsync({ fieldName: ix.field, unique: !!ix.unique, sparse: !!ix.sparse });
-        }
-        // NeDB appends; compact hourly so the file does not grow without bound.
-        db.setAutocompactionInterval?.(3_600_000);
-        this.store = new NedbStore(collection, db);
+      this.store = await wrapAdapter(this.adapter, collection, settings.indexes, backend);
+      this.stores = { [settings.collection]: this.store };
+      this.moreAdapters = [];
+      for (const more of settings.more ?? []) {
+        const name = prefix + more.collection;
+        const { adapter: a, model: m } = makeAdapter(name, backend);
+        // A second adapter on the same service: it reads the model from the schema it is given.
+        a.init(this.broker, { schema: { model: m }, logger: this.logger, name: this.name });
+        await a.connect();
+        this.moreAdapters.push(a);
+        this.stores[more.collection] = await wrapAdapter(a, name, more.indexes, backend);
       }
       // Services hook in here, not in afterConnected (a service's own afterConnected would replace this one).
       if (typeof this.schema.onStoreReady === "function") await this.schema.onStoreReady.call(this);
@@ -254,6 +269,11 @@ export function StoreMixin(settings: StoreSettings, backend: StoreBackend): Part
     },
     async stopped(this: any) {
       this.adapter?.db?.stopAutocompaction?.();
+      for (const a of this.moreAdapters ?? []) {
+        a.db?.stopAutocompaction?.();
+        // Mongo adapters share the process's mongoose connection: the primary adapter closes it.
+        if (!backend.mongoUri) await a.disconnect?.();
+      }
     },
   } as Partial<ServiceSchema>;
 }

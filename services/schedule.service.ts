@@ -7,10 +7,17 @@ import type { Context, ServiceSchema } from "moleculer";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { generateSchedule } from "../domain/amortization";
-import { buildPlan, nextDue, toPlanInput } from "../domain/plan";
+import { buildPlan, dueScope, nextDue, toPlanInput } from "../domain/plan";
+import { allocate, applyAllocation, DEFAULT_ALLOCATION_ORDER } from "../domain/allocation";
+import { RulesCacheMixin } from "../mixins/rules-cache.mixin";
 import { pageWindow, type Page } from "../contracts/common";
 import {
+  applyRepaymentParams,
   createPlanParams,
+  dueWorkParams,
+  type ApplyRepaymentParams,
+  type DueItem,
+  type DueWorkParams,
   getPlanParams,
   listPlansParams,
   previewParams,
@@ -24,7 +31,7 @@ import {
 import { StoreMixin } from "../mixins/store.mixin";
 import { ClockMixin } from "../mixins/clock.mixin";
 
-export type PlanSummary = Omit<Plan, "installments" | "_id" | "terms"> & {
+export type PlanSummary = Omit<Plan, "installments" | "_id" | "terms" | "appliedTrades"> & {
   repaymentMethod: string;
   term: number;
   installmentCount: number;
@@ -45,11 +52,12 @@ export default function scheduleService(cfg: Config): ServiceSchema {
       StoreMixin(
         {
           collection: "plans",
-          indexes: [{ field: "orderId" }, { field: "partition" }, { field: "customerId" }, { field: "funderId" }],
+          indexes: [{ field: "orderId" }, { field: "partition" }, { field: "customerId" }, { field: "funderId" }, { field: "nextDueDate" }],
         },
         cfg,
       ),
       ClockMixin(cfg.timeZone),
+      RulesCacheMixin(),
     ],
     settings: { rest: "/" },
     actions: {
@@ -94,6 +102,82 @@ export default function scheduleService(cfg: Config): ServiceSchema {
           return withoutId(plan);
         },
       },
+      /** Plans of a partition with money due on or before `asOf` (a debit slot's work), in planId order. */
+      dueWork: {
+        visibility: "public",
+        params: dueWorkParams,
+        async handler(this: any, ctx: Context<DueWorkParams>): Promise<DueItem[]> {
+          const { partition, asOf, limit = 1000, afterPlanId } = ctx.params;
+          const query: Record<string, unknown> = { partition, status: "ACTIVE", nextDueDate: { $lte: asOf } };
+          if (afterPlanId) query._id = { $gt: afterPlanId };
+          const plans: Plan[] = await this.store.find(query, { sort: { _id: 1 }, limit });
+          const out: DueItem[] = [];
+          for (const plan of plans) {
+            const scope = dueScope(plan, asOf);
+            if (scope.periods.length === 0 || scope.amount === "0.00") continue;
+            out.push({
+              planId: plan.planId,
+              partition: plan.partition,
+              bizType: plan.bizType,
+              funderId: plan.funderId,
+              productCode: plan.productCode,
+              customerId: plan.customerId,
+              ...(plan.bindingId ? { bindingId: plan.bindingId } : {}),
+              periods: scope.periods,
+              amount: scope.amount,
+            });
+          }
+          return out;
+        },
+      },
+      /**
+       * Apply a repayment to a plan in the allocation order from rules. Idempotent per trade: the trade
+       * number is recorded in the same compare-and-set update that changes the installments.
+       */
+      applyRepayment: {
+        visibility: "public",
+        params: applyRepaymentParams,
+        async handler(this: any, ctx: Context<ApplyRepaymentParams>) {
+          const { planId, tradeNo, amount } = ctx.params;
+          for (let i = 0; i < 50; i++) {
+            const plan: Plan | null = await this.store.findById(planId);
+            if (!plan) throw new DomainError("NOT_FOUND", `Plan ${planId} not found`, { planId });
+            const done = plan.appliedTrades?.[tradeNo];
+            if (done) return { changed: false, ...done, plan: this.summary(plan) };
+            const rule = await this.resolveRule("ALLOCATION", { bizType: plan.bizType, funderId: plan.funderId, productCode: plan.productCode }, this.clock.today());
+            const order = rule?.content?.order ?? DEFAULT_ALLOCATION_ORDER;
+            const result = allocate(plan.installments, amount, order);
+            const installments = applyAllocation(plan.installments, result.allocations);
+            const next = installments.find((x) => x.status !== "PAID");
+            const settled = !next;
+            const at = this.clock.iso();
+            const record = { amount, applied: result.applied, surplus: result.surplus, at, source: ctx.params.source ?? "DEBIT" };
+            const saved: Plan | null = await this.store.updateOne(
+              { _id: planId, version: plan.version },
+              {
+                $set: {
+                  installments,
+                  nextDueDate: next?.dueDate ?? null,
+                  status: settled ? "SETTLED" : plan.status,
+                  version: plan.version + 1,
+                  updatedAt: at,
+                  [`appliedTrades.${tradeNo}`]: record,
+                },
+              },
+            );
+            if (!saved) continue; // changed under us: read again
+            const before = new Map(plan.installments.map((x) => [x.period, x.status]));
+            for (const inst of installments) {
+              if (inst.status === "PAID" && before.get(inst.period) !== "PAID") {
+                ctx.emit("installment.paid", { planId, period: inst.period, tradeNo, paidTotal: inst.paidTotal });
+              }
+            }
+            if (settled) ctx.emit("plan.settled", { planId, tradeNo });
+            return { changed: true, ...record, allocations: result.allocations, plan: this.summary(saved) };
+          }
+          throw new DomainError("VERSION_CONFLICT", `Plan ${planId} is too contended; try again`, { planId });
+        },
+      },
       get: {
         rest: "GET /plans/:planId",
         params: getPlanParams,
@@ -131,7 +215,7 @@ export default function scheduleService(cfg: Config): ServiceSchema {
       },
       summary(plan: Plan): PlanSummary {
          
-        const { installments, _id, terms, ...rest } = plan;
+        const { installments, _id, terms, appliedTrades, ...rest } = plan;
         const next = nextDue(plan);
         return {
           ...rest,

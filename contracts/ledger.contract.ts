@@ -1,0 +1,231 @@
+/** ledger: trades (debit and payout orders), money flows (资金流水) and payout positions (头寸). */
+import type { ValidationSchema } from "fastest-validator";
+import type { TradeState } from "../domain/trade-state";
+import { amountRule, dateRule, idRule, optionalDateRule, optionalIdRule, pageRules, type PageParams } from "./common";
+
+export type TradeKind = "DEBIT" | "PAYOUT";
+
+export interface TradeFailure {
+  reason: string;
+  side?: "BORROWER" | "CHANNEL";
+  bankCode?: string;
+  message?: string;
+}
+
+export interface TradeHistoryEntry {
+  from: TradeState | null;
+  to: TradeState;
+  at: string;
+  note?: string;
+}
+
+export interface Trade {
+  _id: string;
+  /** Our trade number: unique, and the merchant order number sent to the channel. */
+  tradeNo: string;
+  kind: TradeKind;
+  state: TradeState;
+  amount: string;
+  fee: string;
+  channel: string;
+  /** Set while the trade is open (INIT, SENDING, UNKNOWN): one open trade per plan (debit) or payout. Unique. */
+  openKey?: string;
+  // debits
+  planId?: string;
+  partition?: number;
+  periods?: number[];
+  slotId?: string;
+  attempt: number;
+  runId?: string;
+  bindingId?: string;
+  agreementNo?: string;
+  /** Repayment applied to the plan (debits): the sweep applies SUCCESS trades with applied=false. */
+  applied?: boolean;
+  // payouts
+  payoutNo?: string;
+  beneficiary?: { accountNo: string; accountName: string; funderId?: string };
+  purpose?: string;
+  // outcome
+  channelRef?: string;
+  failure?: TradeFailure;
+  queries: number;
+  nextQueryAt?: string;
+  /** UNKNOWN past the last compensating query: reconciliation decides, ops were alerted. */
+  needsReconciliation?: boolean;
+  history: TradeHistoryEntry[];
+  /** Business date the trade was opened on (statements and reports group by it). */
+  businessDate: string;
+  createdAt: string;
+  updatedAt: string;
+  sentAt?: string;
+  completedAt?: string;
+}
+
+export interface Flow {
+  _id: string;
+  flowNo: string;
+  tradeNo: string;
+  kind: TradeKind;
+  direction: "IN" | "OUT";
+  amount: string;
+  fee: string;
+  channel: string;
+  planId?: string;
+  payoutNo?: string;
+  businessDate: string;
+  createdAt: string;
+}
+
+export interface Position {
+  _id: string;
+  channel: string;
+  balance: string;
+  reserved: string;
+  /** Reservations by trade number, so reserve/commit/release are idempotent per trade. */
+  reservations: Record<string, string>;
+  lowWatermark: string;
+  version: number;
+  history: Array<{ at: string; by: string; action: string; amount: string; balance: string; reason?: string; tradeNo?: string }>;
+  updatedAt: string;
+}
+
+export interface OpenTradeParams {
+  tradeNo: string;
+  kind: TradeKind;
+  amount: string;
+  fee?: string;
+  channel: string;
+  openKey: string;
+  attempt: number;
+  planId?: string;
+  partition?: number;
+  periods?: number[];
+  slotId?: string;
+  runId?: string;
+  bindingId?: string;
+  agreementNo?: string;
+  payoutNo?: string;
+  beneficiary?: { accountNo: string; accountName: string; funderId?: string };
+  purpose?: string;
+}
+export const openTradeParams = {
+  $$strict: true,
+  tradeNo: { type: "string", pattern: "^[A-Za-z0-9_-]{4,64}$" },
+  kind: { type: "enum", values: ["DEBIT", "PAYOUT"] },
+  amount: amountRule,
+  fee: { ...amountRule, optional: true },
+  channel: { type: "string", pattern: "^[A-Z0-9_]{1,16}$" },
+  openKey: { type: "string", min: 1, max: 128 },
+  attempt: { type: "number", integer: true, min: 1, max: 1000 },
+  planId: optionalIdRule,
+  partition: { type: "number", integer: true, min: 0, optional: true },
+  periods: { type: "array", items: { type: "number", integer: true, min: 1 }, optional: true },
+  slotId: { type: "string", max: 32, optional: true },
+  runId: { type: "string", max: 64, optional: true },
+  bindingId: optionalIdRule,
+  agreementNo: { type: "string", max: 64, optional: true },
+  payoutNo: optionalIdRule,
+  beneficiary: { type: "object", optional: true, strict: true, props: { accountNo: { type: "string", min: 4, max: 40 }, accountName: { type: "string", min: 1, max: 64 }, funderId: optionalIdRule } },
+  purpose: { type: "string", max: 200, optional: true },
+} satisfies ValidationSchema<OpenTradeParams>;
+
+export interface TransitionParams {
+  tradeNo: string;
+  from: TradeState;
+  to: TradeState;
+  channelRef?: string;
+  failure?: TradeFailure;
+  note?: string;
+  nextQueryAt?: string;
+  needsReconciliation?: boolean;
+  countQuery?: boolean;
+}
+const stateRule = { type: "enum", values: ["INIT", "SENDING", "SUCCESS", "FAILED", "UNKNOWN"] } as const;
+export const transitionParams = {
+  $$strict: true,
+  tradeNo: { type: "string", pattern: "^[A-Za-z0-9_-]{4,64}$" },
+  from: stateRule,
+  to: stateRule,
+  channelRef: { type: "string", max: 64, optional: true },
+  failure: { type: "object", optional: true, props: { reason: { type: "string", max: 64 }, side: { type: "enum", values: ["BORROWER", "CHANNEL"], optional: true }, bankCode: { type: "string", max: 32, optional: true }, message: { type: "string", max: 256, optional: true } } },
+  note: { type: "string", max: 256, optional: true },
+  nextQueryAt: { type: "string", max: 40, optional: true },
+  needsReconciliation: { type: "boolean", optional: true },
+  countQuery: { type: "boolean", optional: true },
+} satisfies ValidationSchema<TransitionParams>;
+
+export interface TradeNoParams {
+  tradeNo: string;
+}
+export const tradeNoParams = { $$strict: true, tradeNo: { type: "string", pattern: "^[A-Za-z0-9_-]{4,64}$" } } satisfies ValidationSchema<TradeNoParams>;
+
+export interface ListTradesParams extends PageParams {
+  kind?: TradeKind;
+  state?: TradeState;
+  planId?: string;
+  channel?: string;
+  slotId?: string;
+  runId?: string;
+  payoutNo?: string;
+  date?: string;
+  needsReconciliation?: boolean;
+}
+export const listTradesParams = {
+  $$strict: true,
+  ...pageRules,
+  kind: { type: "enum", values: ["DEBIT", "PAYOUT"], optional: true },
+  state: { ...stateRule, optional: true },
+  planId: optionalIdRule,
+  channel: { type: "string", pattern: "^[A-Z0-9_]{1,16}$", optional: true },
+  slotId: { type: "string", max: 32, optional: true },
+  runId: { type: "string", max: 64, optional: true },
+  payoutNo: optionalIdRule,
+  date: optionalDateRule,
+  needsReconciliation: { type: "boolean", optional: true, convert: true },
+} satisfies ValidationSchema<ListTradesParams>;
+
+export interface ListFlowsParams extends PageParams {
+  kind?: TradeKind;
+  channel?: string;
+  planId?: string;
+  businessDate?: string;
+}
+export const listFlowsParams = {
+  $$strict: true,
+  ...pageRules,
+  kind: { type: "enum", values: ["DEBIT", "PAYOUT"], optional: true },
+  channel: { type: "string", pattern: "^[A-Z0-9_]{1,16}$", optional: true },
+  planId: optionalIdRule,
+  businessDate: optionalDateRule,
+} satisfies ValidationSchema<ListFlowsParams>;
+
+export interface AdjustPositionParams {
+  channel: string;
+  amount: string;
+  direction: "TOP_UP" | "WITHDRAW";
+  reason: string;
+  lowWatermark?: string;
+}
+export const adjustPositionParams = {
+  $$strict: true,
+  channel: { type: "string", pattern: "^[A-Z0-9_]{1,16}$" },
+  amount: amountRule,
+  direction: { type: "enum", values: ["TOP_UP", "WITHDRAW"] },
+  reason: { type: "string", min: 3, max: 200 },
+  lowWatermark: { ...amountRule, optional: true },
+} satisfies ValidationSchema<AdjustPositionParams>;
+
+export interface PositionMoveParams {
+  channel: string;
+  tradeNo: string;
+  amount: string;
+}
+export const positionMoveParams = {
+  $$strict: true,
+  channel: { type: "string", pattern: "^[A-Z0-9_]{1,16}$" },
+  tradeNo: { type: "string", pattern: "^[A-Za-z0-9_-]{4,64}$" },
+  amount: amountRule,
+} satisfies ValidationSchema<PositionMoveParams>;
+
+export const dailyParams = { $$strict: true, date: dateRule, kind: { type: "enum", values: ["DEBIT", "PAYOUT"], optional: true } } as const;
+export { idRule };

@@ -1,0 +1,369 @@
+/**
+ * ledger — owns trades (debit and payout orders), flows (资金流水) and payout positions (头寸).
+ *
+ * Safety without locks:
+ *   - a trade's number is its _id (unique) and the merchant order number sent to the channel;
+ *     opening the same trade twice returns the first (idempotent);
+ *   - `openKey` (unique, sparse) is set while a trade is INIT/SENDING/UNKNOWN: a second open trade for
+ *     the same plan (or payout) is refused with TRADE_IN_FLIGHT — money is never sent twice while an
+ *     earlier attempt may still move it;
+ *   - every transition is a compare-and-set on the current state, checked against the transition table;
+ *   - a flow is written once per successful trade (its id derives from the trade number);
+ *   - position reservations are kept per trade number, so reserve/commit/release can be replayed.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import type { Config } from "../config";
+import { DomainError } from "../domain/errors";
+import { fmt, money, ZERO } from "../domain/money";
+import { assertTransition, isFinal, type TradeState } from "../domain/trade-state";
+import { pageWindow, type Page } from "../contracts/common";
+import {
+  adjustPositionParams,
+  listFlowsParams,
+  listTradesParams,
+  openTradeParams,
+  positionMoveParams,
+  tradeNoParams,
+  transitionParams,
+  type AdjustPositionParams,
+  type Flow,
+  type ListFlowsParams,
+  type ListTradesParams,
+  type OpenTradeParams,
+  type Position,
+  type PositionMoveParams,
+  type Trade,
+  type TradeNoParams,
+  type TransitionParams,
+} from "../contracts/ledger.contract";
+import { StoreMixin } from "../mixins/store.mixin";
+import { ClockMixin } from "../mixins/clock.mixin";
+
+export type TradeView = Omit<Trade, "_id" | "openKey">;
+
+export function tradeView(t: Trade): TradeView {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { _id, openKey, ...rest } = t;
+  return rest;
+}
+
+const EVENT_OF: Partial<Record<TradeState, string>> = { SUCCESS: "trade.succeeded", FAILED: "trade.failed", UNKNOWN: "trade.unknown" };
+
+export default function ledgerService(cfg: Config): ServiceSchema {
+  return {
+    name: "ledger",
+    mixins: [
+      StoreMixin(
+        {
+          collection: "trades",
+          indexes: [
+            { field: "openKey", unique: true, sparse: true },
+            { field: "planId" },
+            { field: "state" },
+            { field: "businessDate" },
+            { field: "payoutNo" },
+          ],
+          more: [
+            { collection: "flows", indexes: [{ field: "businessDate" }, { field: "planId" }, { field: "channel" }] },
+            { collection: "positions" },
+          ],
+        },
+        cfg,
+      ),
+      ClockMixin(cfg.timeZone),
+    ],
+    settings: { rest: "/" },
+    actions: {
+      /** Open a trade in INIT. Idempotent on tradeNo; refused while another trade holds the same openKey. */
+      open: {
+        visibility: "public",
+        params: openTradeParams,
+        async handler(this: any, ctx: Context<OpenTradeParams>): Promise<{ trade: TradeView; created: boolean }> {
+          const p = ctx.params;
+          const now = this.clock.iso();
+          const trade: Trade & { businessDate: string } = {
+            _id: p.tradeNo,
+            ...p,
+            fee: p.fee ?? "0.00",
+            state: "INIT",
+            queries: 0,
+            applied: p.kind === "DEBIT" ? false : undefined,
+            history: [{ from: null, to: "INIT", at: now }],
+            businessDate: this.clock.today(),
+            createdAt: now,
+            updatedAt: now,
+          };
+          if (trade.applied === undefined) delete trade.applied;
+          try {
+            await this.store.insert(trade);
+            return { trade: tradeView(trade), created: true };
+          } catch (err: any) {
+            if (err?.code !== "DUPLICATE_KEY") throw err;
+          }
+          const existing: Trade | null = await this.store.findById(p.tradeNo);
+          if (existing) return { trade: tradeView(existing), created: false };
+          const holder: Trade | null = await this.store.findOne({ openKey: p.openKey });
+          throw new DomainError("TRADE_IN_FLIGHT", `Another trade for ${p.openKey} is still open`, {
+            openKey: p.openKey,
+            openTradeNo: holder?.tradeNo,
+            openState: holder?.state,
+          });
+        },
+      },
+      /** Compare-and-set a trade from one state to the next; a replay of a done transition is a no-op. */
+      transition: {
+        visibility: "public",
+        params: transitionParams,
+        async handler(this: any, ctx: Context<TransitionParams>): Promise<{ trade: TradeView; changed: boolean }> {
+          const p = ctx.params;
+          assertTransition(p.from, p.to);
+          const now = this.clock.iso();
+          const set: Record<string, unknown> = { state: p.to, updatedAt: now };
+          if (p.channelRef) set.channelRef = p.channelRef;
+          if (p.failure) set.failure = p.failure;
+          if (p.nextQueryAt) set.nextQueryAt = p.nextQueryAt;
+          if (p.needsReconciliation !== undefined) set.needsReconciliation = p.needsReconciliation;
+          if (p.to === "SENDING") set.sentAt = now;
+          const update: Record<string, any> = { $set: set, $push: { history: { from: p.from, to: p.to, at: now, ...(p.note ? { note: p.note } : {}) } } };
+          if (isFinal(p.to)) {
+            set.completedAt = now;
+            update.$unset = { openKey: true, nextQueryAt: true };
+          }
+          if (p.countQuery) update.$inc = { queries: 1 };
+          const updated: Trade | null = await this.store.updateOne({ _id: p.tradeNo, state: p.from }, update);
+          if (!updated) {
+            const current: Trade | null = await this.store.findById(p.tradeNo);
+            if (!current) throw new DomainError("NOT_FOUND", `Trade ${p.tradeNo} not found`, { tradeNo: p.tradeNo });
+            return { trade: tradeView(current), changed: false };
+          }
+          if (p.to === "SUCCESS") await this.writeFlow(updated);
+          const event = EVENT_OF[p.to];
+          if (event) ctx.emit(event, tradeView(updated));
+          return { trade: tradeView(updated), changed: true };
+        },
+      },
+      /** Record that a successful debit was applied to its plan (the apply itself is idempotent per trade). */
+      markApplied: {
+        visibility: "public",
+        params: tradeNoParams,
+        async handler(this: any, ctx: Context<TradeNoParams>) {
+          const updated = await this.store.updateOne({ _id: ctx.params.tradeNo, state: "SUCCESS", applied: false }, { $set: { applied: true, updatedAt: this.clock.iso() } });
+          return { changed: !!updated };
+        },
+      },
+      /** Query-side helpers for the executor and its sweeps. */
+      find: {
+        visibility: "public",
+        params: {
+          $$strict: true,
+          query: { type: "object" },
+          limit: { type: "number", integer: true, min: 1, max: 10000, optional: true },
+        },
+        async handler(this: any, ctx: Context<{ query: Record<string, unknown>; limit?: number }>): Promise<TradeView[]> {
+          const rows: Trade[] = await this.store.find(ctx.params.query, { sort: { createdAt: 1 }, limit: ctx.params.limit ?? 1000 });
+          return rows.map(tradeView);
+        },
+      },
+      get: {
+        rest: "GET /trades/:tradeNo",
+        params: tradeNoParams,
+        doc: { summary: "A trade (debit or payout order) with its state history", tags: ["trades"] },
+        async handler(this: any, ctx: Context<TradeNoParams>): Promise<TradeView> {
+          const t: Trade | null = await this.store.findById(ctx.params.tradeNo);
+          if (!t) throw new DomainError("NOT_FOUND", `Trade ${ctx.params.tradeNo} not found`, { tradeNo: ctx.params.tradeNo });
+          return tradeView(t);
+        },
+      },
+      list: {
+        rest: "GET /trades",
+        params: listTradesParams,
+        doc: { summary: "Trades, filtered and paged", tags: ["trades"] },
+        async handler(this: any, ctx: Context<ListTradesParams>): Promise<Page<TradeView>> {
+          const { page, pageSize, skip } = pageWindow(ctx.params);
+          const q: Record<string, unknown> = {};
+          for (const f of ["kind", "state", "planId", "channel", "slotId", "runId", "payoutNo", "needsReconciliation"] as const) {
+            if (ctx.params[f] !== undefined) q[f] = ctx.params[f];
+          }
+          if (ctx.params.date) q.businessDate = ctx.params.date;
+          const [rows, total] = await Promise.all([this.store.find(q, { sort: { createdAt: -1, _id: 1 }, skip, limit: pageSize }), this.store.count(q)]);
+          return { rows: rows.map(tradeView), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
+        },
+      },
+      flows: {
+        rest: "GET /flows",
+        params: listFlowsParams,
+        doc: { summary: "Money flows (资金流水), one per successful trade", tags: ["trades"] },
+        async handler(this: any, ctx: Context<ListFlowsParams>): Promise<Page<Omit<Flow, "_id">>> {
+          const { page, pageSize, skip } = pageWindow(ctx.params);
+          const q: Record<string, unknown> = {};
+          for (const f of ["kind", "channel", "planId", "businessDate"] as const) if (ctx.params[f] !== undefined) q[f] = ctx.params[f];
+          const [rows, total] = await Promise.all([this.stores.flows.find(q, { sort: { createdAt: -1, _id: 1 }, skip, limit: pageSize }), this.stores.flows.count(q)]);
+          // eslint-disable-next-line @typescript-eslint/no-unused-vars
+          return { rows: rows.map(({ _id, ...f }: Flow) => f), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
+        },
+      },
+      positions: {
+        rest: "GET /positions",
+        doc: { summary: "Payout positions (头寸) per channel: balance, reserved, available", tags: ["payouts"] },
+        async handler(this: any) {
+          const rows: Position[] = await this.stores.positions.find({}, { sort: { _id: 1 } });
+          return rows.map((p) => this.positionView(p));
+        },
+      },
+      adjustPosition: {
+        rest: "POST /positions/:channel/adjust",
+        params: adjustPositionParams,
+        doc: { summary: "Top up or withdraw a payout position (audited)", tags: ["payouts"], role: "admin" },
+        async handler(this: any, ctx: Context<AdjustPositionParams>) {
+          const p = ctx.params;
+          const by = (ctx.meta as any)?.user?.name ?? "mesh";
+          const { position } = await this.casPosition(p.channel, (pos: Position) => {
+            const amount = money(p.amount);
+            const balance = p.direction === "TOP_UP" ? money(pos.balance).plus(amount) : money(pos.balance).minus(amount);
+            if (balance.minus(money(pos.reserved)).lt(ZERO)) {
+              throw new DomainError("POSITION_INSUFFICIENT", `Withdrawing ${p.amount} would leave ${p.channel} below its reservations`, { channel: p.channel });
+            }
+            return {
+              $set: { balance: fmt(balance), ...(p.lowWatermark ? { lowWatermark: p.lowWatermark } : {}) },
+              $push: { history: { at: this.clock.iso(), by, action: p.direction, amount: p.amount, balance: fmt(balance), reason: p.reason } },
+            };
+          });
+          this.logger.info(`Position ${p.channel} ${p.direction} ${p.amount} by ${by}: ${p.reason}`);
+          return this.positionView(position);
+        },
+      },
+      reserve: {
+        visibility: "public",
+        params: positionMoveParams,
+        async handler(this: any, ctx: Context<PositionMoveParams>) {
+          const { channel, tradeNo, amount } = ctx.params;
+          const { position, changed } = await this.casPosition(channel, (pos: Position) => {
+            if (pos.reservations[tradeNo] !== undefined) return null;
+            const reserved = money(pos.reserved).plus(money(amount));
+            if (money(pos.balance).lt(reserved)) {
+              throw new DomainError("POSITION_INSUFFICIENT", `Position ${channel} cannot cover ${amount}`, { channel, available: fmt(money(pos.balance).minus(money(pos.reserved))) });
+            }
+            return { $set: { reserved: fmt(reserved), [`reservations.${tradeNo}`]: amount } };
+          });
+          return { position: this.positionView(position), changed };
+        },
+      },
+      /** The payout went out: the reservation leaves the balance. Idempotent per trade. */
+      commit: {
+        visibility: "public",
+        params: positionMoveParams,
+        async handler(this: any, ctx: Context<PositionMoveParams>) {
+          const { channel, tradeNo } = ctx.params;
+          const { position, changed } = await this.casPosition(channel, (pos: Position) => {
+            const held = pos.reservations[tradeNo];
+            if (held === undefined) return null;
+            const balance = money(pos.balance).minus(money(held));
+            return {
+              $set: { balance: fmt(balance), reserved: fmt(money(pos.reserved).minus(money(held))) },
+              $unset: { [`reservations.${tradeNo}`]: true },
+              $push: { history: { at: this.clock.iso(), by: "payout", action: "PAYOUT", amount: held, balance: fmt(balance), tradeNo } },
+            };
+          });
+          return { position: this.positionView(position), changed };
+        },
+      },
+      /** The payout did not go out: the reservation is given back. Idempotent per trade. */
+      release: {
+        visibility: "public",
+        params: positionMoveParams,
+        async handler(this: any, ctx: Context<PositionMoveParams>) {
+          const { channel, tradeNo } = ctx.params;
+          const { position, changed } = await this.casPosition(channel, (pos: Position) => {
+            const held = pos.reservations[tradeNo];
+            if (held === undefined) return null;
+            return { $set: { reserved: fmt(money(pos.reserved).minus(money(held))) }, $unset: { [`reservations.${tradeNo}`]: true } };
+          });
+          return { position: this.positionView(position), changed };
+        },
+      },
+      stats: {
+        rest: "GET /trades-stats",
+        params: { $$strict: true, date: { type: "string", pattern: "^\\d{4}-\\d{2}-\\d{2}$", optional: true } },
+        doc: { summary: "Counts and amounts by kind, state and channel for a business date (default today)", tags: ["trades"] },
+        async handler(this: any, ctx: Context<{ date?: string }>) {
+          const date = ctx.params.date ?? this.clock.today();
+          const rows: Trade[] = await this.store.find({ businessDate: date });
+          const acc: Record<string, { count: number; amount: string }> = {};
+          for (const t of rows) {
+            for (const key of [`${t.kind}:${t.state}`, `${t.kind}:${t.state}:${t.channel}`]) {
+              const cur = acc[key] ?? { count: 0, amount: "0.00" };
+              acc[key] = { count: cur.count + 1, amount: fmt(money(cur.amount).plus(money(t.amount))) };
+            }
+          }
+          return { date, total: rows.length, buckets: acc };
+        },
+      },
+    },
+    methods: {
+      positionView(pos: Position) {
+        // eslint-disable-next-line @typescript-eslint/no-unused-vars
+        const { _id, reservations, history, ...rest } = pos;
+        return { ...rest, available: fmt(money(pos.balance).minus(money(pos.reserved))), openReservations: Object.keys(reservations).length, history: history.slice(-20) };
+      },
+      async writeFlow(this: any, trade: Trade) {
+        const flow: Flow = {
+          _id: "FL-" + trade.tradeNo,
+          flowNo: "FL-" + trade.tradeNo,
+          tradeNo: trade.tradeNo,
+          kind: trade.kind,
+          direction: trade.kind === "DEBIT" ? "IN" : "OUT",
+          amount: trade.amount,
+          fee: trade.fee,
+          channel: trade.channel,
+          ...(trade.planId ? { planId: trade.planId } : {}),
+          ...(trade.payoutNo ? { payoutNo: trade.payoutNo } : {}),
+          businessDate: this.clock.today(),
+          createdAt: this.clock.iso(),
+        };
+        try {
+          await this.stores.flows.insert(flow);
+        } catch (err: any) {
+          if (err?.code !== "DUPLICATE_KEY") throw err; // written before: one flow per trade
+        }
+      },
+      async loadPosition(this: any, channel: string): Promise<Position> {
+        let pos: Position | null = await this.stores.positions.findById(channel);
+        if (!pos) {
+          const fresh: Position = { _id: channel, channel, balance: "0.00", reserved: "0.00", reservations: {}, lowWatermark: "0.00", version: 0, history: [], updatedAt: this.clock.iso() };
+          try {
+            pos = await this.stores.positions.insert(fresh);
+          } catch (err: any) {
+            if (err?.code !== "DUPLICATE_KEY") throw err;
+            pos = await this.stores.positions.findById(channel);
+          }
+        }
+        return pos as Position;
+      },
+      /**
+       * Change a position by compare-and-set on its version, retrying on a concurrent change.
+       * `change` returns the $set / extra update, or null when there is nothing to do (idempotent replay).
+       */
+      async casPosition(this: any, channel: string, change: (pos: Position) => Record<string, any> | null): Promise<{ position: Position; changed: boolean }> {
+        for (let i = 0; i < 50; i++) {
+          const pos: Position = await this.loadPosition(channel);
+          const update = change(pos);
+          if (!update) return { position: pos, changed: false };
+          update.$set = { ...(update.$set ?? {}), version: pos.version + 1, updatedAt: this.clock.iso() };
+          const saved: Position | null = await this.stores.positions.updateOne({ _id: channel, version: pos.version }, update);
+          if (saved) {
+            this.checkLow(saved);
+            return { position: saved, changed: true };
+          }
+        }
+        throw new DomainError("VERSION_CONFLICT", `Position ${channel} is too contended; try again`, { channel });
+      },
+      checkLow(this: any, pos: Position) {
+        const available = money(pos.balance).minus(money(pos.reserved));
+        if (money(pos.lowWatermark).gt(ZERO) && available.lt(money(pos.lowWatermark))) {
+          this.logger.warn(`Position ${pos.channel} is low: ${fmt(available)} available, watermark ${pos.lowWatermark}`);
+          this.broker.emit("position.low", { channel: pos.channel, available: fmt(available), lowWatermark: pos.lowWatermark });
+        }
+      },
+    },
+  } as ServiceSchema;
+}
