@@ -214,8 +214,7 @@ export default function scheduleService(cfg: Config): ServiceSchema {
         return withoutId(plan);
       },
       summary(plan: Plan): PlanSummary {
-         
-        const { installments, _id, terms, appliedTrades, ...rest } = plan;
+        const { installments, _id, terms, appliedTrades: _applied, ...rest } = plan;
         const next = nextDue(plan);
         return {
           ...rest,
