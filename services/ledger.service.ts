@@ -198,7 +198,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           const q: Record<string, unknown> = {};
           for (const f of ["kind", "channel", "planId", "businessDate"] as const) if (ctx.params[f] !== undefined) q[f] = ctx.params[f];
           const [rows, total] = await Promise.all([this.stores.flows.find(q, { sort: { createdAt: -1, _id: 1 }, skip, limit: pageSize }), this.stores.flows.count(q)]);
-           
+
           return { rows: rows.map(({ _id, ...f }: Flow) => f), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
         },
       },
@@ -301,7 +301,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
     },
     methods: {
       positionView(pos: Position) {
-         
+
         const { _id, reservations, history, ...rest } = pos;
         return { ...rest, available: fmt(money(pos.balance).minus(money(pos.reserved))), openReservations: Object.keys(reservations).length, history: history.slice(-20) };
       },

@@ -40,7 +40,7 @@ export type PlanSummary = Omit<Plan, "installments" | "_id" | "terms" | "applied
 };
 
 function withoutId(plan: Plan): Omit<Plan, "_id"> {
-   
+
   const { _id, ...rest } = plan;
   return rest;
 }
@@ -76,7 +76,7 @@ export default function scheduleService(cfg: Config): ServiceSchema {
         async handler(this: any, ctx: Context<CreatePlanParams>): Promise<Omit<Plan, "_id">> {
           const existing: Plan | null = await this.store.findById(ctx.params.planId);
           if (existing) return this.sameOrder(existing, ctx.params);
-           
+
           const { planId, orderId, source, orderNo, bizType, funderId, productCode, customerId, bindingId, ...terms } = ctx.params;
           const plan = buildPlan(
             { planId, orderId, source, orderNo, bizType, funderId, productCode, customerId, ...(bindingId ? { bindingId } : {}), terms },

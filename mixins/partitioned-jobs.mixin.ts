@@ -1,0 +1,614 @@
+/**
+ * PartitionedJobs — the project's distributed task framework (sharding, failover, manual trigger,
+ * retry, progress). A service mixes it in and declares its jobs; every node running the service
+ * keeps leases on a fair share of the P partitions (group = the service's name) and runs each job
+ * on the partitions it holds.
+ *
+ * Declaring jobs (top level of the service schema):
+ *
+ *   mixins: [PartitionedJobs(cfg)],
+ *   jobs: {
+ *     compensatingQueries: {
+ *       everyMs: 60_000,                        // due every minute on this node (first run one period after start,
+ *                                               // or at once with `immediate: true`)
+ *       async run(partition, ctx) {             // `this` is the service
+ *         const n = await this.queryUnknownTrades(partition, ctx.now);
+ *         return { processed: n, settled: 0 };  // `processed` plus any numeric counters
+ *       },
+ *       retries: 2, retryDelayMs: 250, concurrency: 4,
+ *     },
+ *     debitSlot: {
+ *       schedule: (svc, info) => svc.slotDue(info.now),   // "is it due now", asked every tick
+ *       run(partition, ctx) { ... },
+ *     },
+ *     reminderScan: { run(partition, ctx) { ... } },       // neither: runs only when triggered
+ *   }
+ *
+ * Methods given to the service:
+ *   triggerJob(name, { partitions?, meta?, runId? }) → runId    runs now on the partitions this node holds
+ *   broadcastJob(name, { partitions?, meta? }) → Promise<runId> every node running the service runs its own
+ *                                                               partitions under one shared runId (event
+ *                                                               "<service fullName>.jobs.trigger")
+ *   jobRuns({ job? }) / jobRun(runId) / waitForJobRun(runId, timeoutMs?)   progress kept in memory
+ *   heldPartitions() → number[]
+ * and the event `jobs.progress` (payload: JobRun, throttled to one per progressEveryMs per run, plus
+ * the first and the last) so a service can persist or show runs.
+ *
+ * Rules:
+ *   - a scheduled run is skipped (misfire) while the previous scheduled run of the job is still going;
+ *   - one job never runs twice at once on the same partition on this node: a manual run waits for
+ *     the partition to be free;
+ *   - a partition whose lease was lost before it started is SKIPPED (its new holder runs it);
+ *   - a failing partition is retried `retries` times with a doubling back-off, then FAILED; the
+ *     run's other partitions carry on.
+ *
+ * SAFETY NEVER RESTS ON THE LEASES: a paused node may still believe it holds a partition another
+ * node has taken, so `run` must be idempotent (unique trade keys, compare-and-set transitions).
+ */
+import crypto from "node:crypto";
+import { Service, type ServiceSchema } from "moleculer";
+import { DomainError } from "../domain/errors";
+import { createLockProvider, PartitionLeaseManager, type LockProvider } from "./locks";
+
+export type JobTrigger = "SCHEDULE" | "MANUAL";
+export type PartitionStatus = "PENDING" | "RUNNING" | "DONE" | "FAILED" | "SKIPPED";
+export type JobRunStatus = "RUNNING" | "DONE" | "FAILED";
+
+/** What `run` returns for a partition: how many items it processed plus any numeric counters. */
+export interface JobResult {
+  processed: number;
+  [counter: string]: number;
+}
+
+export interface JobContext {
+  runId: string;
+  job: string;
+  trigger: JobTrigger;
+  partition: number;
+  /** P, the number of partitions of the deployment. */
+  partitions: number;
+  /** 1 for the first attempt. */
+  attempt: number;
+  meta: Record<string, unknown>;
+  /** Business time (the service's `this.clock` when it has one, else the system clock). */
+  now: Date;
+  /** Aborted when the node stops: long jobs should stop early. */
+  signal: AbortSignal;
+  /** Whether this node still holds the partition's lease (a hint, never a guarantee). */
+  stillHeld(): boolean;
+}
+
+export interface ScheduleInfo {
+  job: string;
+  now: Date;
+  /** The last run of this job on this node (either trigger), if any is kept. */
+  lastRun?: JobRun;
+}
+
+export interface JobDefinition {
+  /** Due every `everyMs` on each node (wall-clock). */
+  everyMs?: number;
+  /** With everyMs: the first run at the first tick instead of one period after start. */
+  immediate?: boolean;
+  /** Due when this answers true; asked on every tick (`this` and `service` are the service). */
+  schedule?: (service: any, info: ScheduleInfo) => boolean | Promise<boolean>;
+  run: (this: any, partition: number, ctx: JobContext) => Promise<JobResult>;
+  /** Retries of a failing partition; default 2 (three attempts). */
+  retries?: number;
+  /** First back-off, doubled per retry, capped at 10 s; default 250 ms. */
+  retryDelayMs?: number;
+  /** Partitions run in parallel; default 4. */
+  concurrency?: number;
+}
+
+export type JobDefinitions = Record<string, JobDefinition>;
+
+export interface PartitionProgress {
+  status: PartitionStatus;
+  attempts: number;
+  processed: number;
+  /** The other numeric counters `run` returned. */
+  counters: Record<string, number>;
+  startedAt?: string;
+  finishedAt?: string;
+  error?: string;
+}
+
+export interface JobRunTotals {
+  partitions: number;
+  pending: number;
+  running: number;
+  done: number;
+  failed: number;
+  skipped: number;
+  processed: number;
+  counters: Record<string, number>;
+}
+
+/** One run of a job on one node (a broadcast run has one JobRun per node, under the same runId). */
+export interface JobRun {
+  runId: string;
+  service: string;
+  nodeId: string;
+  job: string;
+  trigger: JobTrigger;
+  meta: Record<string, unknown>;
+  status: JobRunStatus;
+  startedAt: string;
+  finishedAt?: string;
+  /** The partitions this node runs, by number. */
+  partitions: Record<number, PartitionProgress>;
+  /** Partitions asked for that this node does not hold (another node runs them). */
+  notHeld: number[];
+  totals: JobRunTotals;
+}
+
+export interface TriggerOptions {
+  /** Restrict to these partitions (default: all this node holds). */
+  partitions?: number[];
+  meta?: Record<string, unknown>;
+  /** Reuse a runId (a broadcast run shares one across nodes). */
+  runId?: string;
+}
+
+export interface PartitionedJobsConfig {
+  partitions: number;
+  /** Set: Redlock leases over this Redis (cluster). Unset: in-process leases (embedded). */
+  redisUrl?: string;
+  /** Default: the broker's nodeID. */
+  nodeId?: string;
+  /**
+   * Redis: the key namespace (`<lockNamespace>:lock:<service>:partition:<p>`), default "repaymesh" —
+   * set it when several deployments share one Redis. In-process: services of different brokers in
+   * one process that share this name compete for partitions like nodes (tests); default private to
+   * the service instance.
+   */
+  lockNamespace?: string;
+}
+
+export interface PartitionedJobsOptions {
+  /** Lease time to live; default 15000 ms. */
+  ttlMs?: number;
+  /** Scheduler tick (due checks) and lease tick (renew/rebalance, at most ttl/3); default 2000 ms. */
+  tickMs?: number;
+  /** At most one `jobs.progress` event per run per period, besides the first and the last; default 1000 ms. */
+  progressEveryMs?: number;
+  /** Finished runs kept in memory per service; default 100. */
+  keepRuns?: number;
+  /** On stop, how long to wait for partitions still running; default 10000 ms. */
+  stopTimeoutMs?: number;
+}
+
+interface RunState {
+  run: JobRun;
+  lastEmit: number;
+  emitTimer?: NodeJS.Timeout;
+  done: Promise<JobRun>;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+let embeddedNamespaces = 0;
+
+/**
+ * Runs the jobs of one service instance. Kept apart from the Moleculer glue so the rules read in
+ * one place.
+ */
+class JobRunner {
+  private readonly runs = new Map<string, RunState>();
+  /** `${job}:${partition}` → the tail of the chain of runs of that job on that partition. */
+  private readonly partitionChains = new Map<string, Promise<void>>();
+  private readonly scheduledActive = new Set<string>();
+  private readonly nextDue = new Map<string, number>();
+  private readonly lastRunOf = new Map<string, string>();
+  private readonly abort = new AbortController();
+  private readonly runWaiters = new Map<string, Array<(run: JobRun) => void>>();
+  private ticking = false;
+  private stopping = false;
+
+  constructor(
+    private readonly service: any,
+    private readonly jobs: JobDefinitions,
+    private readonly leases: PartitionLeaseManager,
+    private readonly partitions: number,
+    private readonly opts: Required<Pick<PartitionedJobsOptions, "progressEveryMs" | "keepRuns" | "stopTimeoutMs">>,
+  ) {
+    const now = Date.now();
+    for (const [name, def] of Object.entries(jobs)) {
+      if (def.everyMs !== undefined) this.nextDue.set(name, def.immediate ? now : now + def.everyMs);
+    }
+  }
+
+  private now(): Date {
+    const clock = this.service.clock;
+    return clock && typeof clock.now === "function" ? clock.now() : new Date();
+  }
+
+  /** Check which jobs are due and start them. */
+  async tick(): Promise<void> {
+    if (this.ticking || this.stopping) return;
+    this.ticking = true;
+    try {
+      for (const [name, def] of Object.entries(this.jobs)) {
+        if (this.stopping) return;
+        if (this.scheduledActive.has(name)) continue; // misfire: the previous scheduled run is still going
+        let due = false;
+        if (def.everyMs !== undefined) {
+          const at = this.nextDue.get(name) ?? 0;
+          if (Date.now() >= at) {
+            due = true;
+            this.nextDue.set(name, Date.now() + def.everyMs);
+          }
+        } else if (def.schedule) {
+          try {
+            const lastId = this.lastRunOf.get(name);
+            const lastRun = lastId ? this.runs.get(lastId)?.run : undefined;
+            due = !!(await def.schedule.call(this.service, this.service, { job: name, now: this.now(), lastRun }));
+          } catch (err) {
+            this.service.logger.warn(`Job ${name}: schedule check failed: ${errorMessage(err)}`);
+          }
+        }
+        if (due && !this.stopping) this.start(name, "SCHEDULE", {});
+      }
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  trigger(name: string, opts: TriggerOptions = {}): string {
+    return this.start(name, "MANUAL", opts);
+  }
+
+  private start(name: string, trigger: JobTrigger, opts: TriggerOptions): string {
+    const def = this.jobs[name];
+    if (!def) throw new DomainError("NOT_FOUND", `No job "${name}" in service ${this.service.fullName}`, { job: name });
+    if (this.stopping) throw new DomainError("VALIDATION_ERROR", `Service ${this.service.fullName} is stopping`, { job: name });
+    if (opts.partitions !== undefined) {
+      const bad = opts.partitions.filter((p) => !Number.isInteger(p) || p < 0 || p >= this.partitions);
+      if (bad.length > 0) {
+        throw new DomainError("VALIDATION_ERROR", `Partitions must be integers from 0 to ${this.partitions - 1}`, { field: "partitions", bad });
+      }
+    }
+    const runId = opts.runId ?? crypto.randomUUID();
+    if (this.runs.has(runId)) return runId; // a duplicate delivery of a broadcast trigger
+    const held = this.leases.held();
+    const wanted = opts.partitions ? [...new Set(opts.partitions)].sort((a, b) => a - b) : held;
+    const mine = wanted.filter((p) => held.includes(p));
+    const run: JobRun = {
+      runId,
+      service: this.service.fullName,
+      nodeId: this.leases.nodeId,
+      job: name,
+      trigger,
+      meta: opts.meta ?? {},
+      status: "RUNNING",
+      startedAt: new Date().toISOString(),
+      partitions: Object.fromEntries(mine.map((p) => [p, { status: "PENDING", attempts: 0, processed: 0, counters: {} } as PartitionProgress])),
+      notHeld: wanted.filter((p) => !held.includes(p)),
+      totals: { partitions: mine.length, pending: mine.length, running: 0, done: 0, failed: 0, skipped: 0, processed: 0, counters: {} },
+    };
+    const state: RunState = { run, lastEmit: 0, done: Promise.resolve(run) };
+    this.runs.set(runId, state);
+    this.lastRunOf.set(name, runId);
+    if (trigger === "SCHEDULE") this.scheduledActive.add(name);
+    this.prune();
+    this.emitProgress(state, true);
+    state.done = this.execute(state, def, mine).finally(() => {
+      if (trigger === "SCHEDULE") this.scheduledActive.delete(name);
+    });
+    state.done.catch(() => {});
+    for (const resolve of this.runWaiters.get(runId) ?? []) void state.done.then(resolve);
+    this.runWaiters.delete(runId);
+    return runId;
+  }
+
+  private async execute(state: RunState, def: JobDefinition, partitions: number[]): Promise<JobRun> {
+    const queue = [...partitions];
+    const workers = Math.max(1, Math.min(def.concurrency ?? 4, queue.length));
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        for (let p = queue.shift(); p !== undefined; p = queue.shift()) await this.runPartitionExclusive(state, def, p);
+      }),
+    );
+    const run = state.run;
+    run.status = run.totals.failed > 0 ? "FAILED" : "DONE";
+    run.finishedAt = new Date().toISOString();
+    this.emitProgress(state, true);
+    return run;
+  }
+
+  /** One job at a time per partition on this node: wait for the previous run's turn to end. */
+  private async runPartitionExclusive(state: RunState, def: JobDefinition, partition: number): Promise<void> {
+    const key = `${state.run.job}:${partition}`;
+    const previous = this.partitionChains.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = previous.then(() => mine);
+    this.partitionChains.set(key, tail);
+    try {
+      await previous;
+      await this.runPartition(state, def, partition);
+    } finally {
+      release();
+      if (this.partitionChains.get(key) === tail) this.partitionChains.delete(key);
+    }
+  }
+
+  private async runPartition(state: RunState, def: JobDefinition, partition: number): Promise<void> {
+    const run = state.run;
+    const entry = run.partitions[partition];
+    const maxAttempts = 1 + Math.max(0, def.retries ?? 2);
+    const baseDelay = def.retryDelayMs ?? 250;
+    if (this.stopping || !this.leases.holds(partition)) {
+      this.settle(state, entry, "SKIPPED", this.stopping ? "node stopping" : "partition lease lost before start");
+      return;
+    }
+    this.move(state, entry, "RUNNING");
+    entry.startedAt = new Date().toISOString();
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      entry.attempts = attempt;
+      const ctx: JobContext = {
+        runId: run.runId,
+        job: run.job,
+        trigger: run.trigger,
+        partition,
+        partitions: this.partitions,
+        attempt,
+        meta: run.meta,
+        now: this.now(),
+        signal: this.abort.signal,
+        stillHeld: () => this.leases.holds(partition),
+      };
+      try {
+        const result = await def.run.call(this.service, partition, ctx);
+        entry.processed += Number(result?.processed) || 0;
+        for (const [k, v] of Object.entries(result ?? {})) {
+          if (k !== "processed" && typeof v === "number" && Number.isFinite(v)) entry.counters[k] = (entry.counters[k] ?? 0) + v;
+        }
+        delete entry.error;
+        this.settle(state, entry, "DONE");
+        return;
+      } catch (err) {
+        entry.error = errorMessage(err);
+        const last = attempt === maxAttempts || this.stopping || !this.leases.holds(partition);
+        this.service.logger.warn(
+          `Job ${run.job} run ${run.runId} partition ${partition} attempt ${attempt}/${maxAttempts} failed: ${entry.error}` + (last ? "" : "; retrying"),
+        );
+        if (last) break;
+        this.emitProgress(state, false);
+        await sleep(Math.min(baseDelay * 2 ** (attempt - 1), 10_000), this.abort.signal);
+        if (this.stopping || !this.leases.holds(partition)) break;
+      }
+    }
+    this.settle(state, entry, "FAILED", entry.error);
+  }
+
+  private move(state: RunState, entry: PartitionProgress, to: PartitionStatus): void {
+    const totals = state.run.totals;
+    const field = (s: PartitionStatus) => s.toLowerCase() as "pending" | "running" | "done" | "failed" | "skipped";
+    totals[field(entry.status)]--;
+    totals[field(to)]++;
+    entry.status = to;
+  }
+
+  private settle(state: RunState, entry: PartitionProgress, to: "DONE" | "FAILED" | "SKIPPED", error?: string): void {
+    this.move(state, entry, to);
+    entry.finishedAt = new Date().toISOString();
+    if (error !== undefined) entry.error = error;
+    const totals = state.run.totals;
+    totals.processed += entry.processed;
+    for (const [k, v] of Object.entries(entry.counters)) totals.counters[k] = (totals.counters[k] ?? 0) + v;
+    this.emitProgress(state, false);
+  }
+
+  /** Emit `jobs.progress`: at once when forced (first, last) or when the period has passed, else once at its end. */
+  private emitProgress(state: RunState, force: boolean): void {
+    const now = Date.now();
+    const send = () => {
+      if (state.emitTimer) clearTimeout(state.emitTimer);
+      state.emitTimer = undefined;
+      state.lastEmit = Date.now();
+      Promise.resolve(this.service.broker.emit("jobs.progress", structuredClone(state.run))).catch((err: unknown) => {
+        this.service.logger.warn(`Could not emit jobs.progress: ${errorMessage(err)}`);
+      });
+    };
+    if (force || now - state.lastEmit >= this.opts.progressEveryMs) return send();
+    if (!state.emitTimer) {
+      state.emitTimer = setTimeout(send, this.opts.progressEveryMs - (now - state.lastEmit));
+      state.emitTimer.unref();
+    }
+  }
+
+  private prune(): void {
+    const finished = [...this.runs.values()].filter((s) => s.run.finishedAt);
+    for (let i = 0; i < finished.length - this.opts.keepRuns; i++) this.runs.delete(finished[i].run.runId);
+  }
+
+  list(filter: { job?: string } = {}): JobRun[] {
+    return [...this.runs.values()]
+      .map((s) => s.run)
+      .filter((r) => !filter.job || r.job === filter.job)
+      .reverse()
+      .map((r) => structuredClone(r));
+  }
+
+  get(runId: string): JobRun | undefined {
+    const state = this.runs.get(runId);
+    return state ? structuredClone(state.run) : undefined;
+  }
+
+  /** The run once it has finished (waits for a broadcast run to arrive on this node). */
+  async wait(runId: string, timeoutMs = 30_000): Promise<JobRun> {
+    const state = this.runs.get(runId);
+    const done: Promise<JobRun> = state
+      ? state.done
+      : new Promise((resolve) => {
+          const list = this.runWaiters.get(runId) ?? [];
+          list.push(resolve);
+          this.runWaiters.set(runId, list);
+        });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Job run ${runId} did not finish within ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+    });
+    try {
+      return structuredClone(await Promise.race([done, timeout]));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Start nothing new, skip what has not started, wait (bounded) for what runs. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.abort.abort();
+    const running = [...this.runs.values()].filter((s) => !s.run.finishedAt).map((s) => s.done.catch(() => undefined));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(running),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.opts.stopTimeoutMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    for (const s of this.runs.values()) if (s.emitTimer) clearTimeout(s.emitTimer);
+  }
+}
+
+/** The event a broadcast trigger travels on: "<service fullName>.jobs.trigger". */
+export function jobTriggerEvent(serviceFullName: string): string {
+  return `${serviceFullName}.jobs.trigger`;
+}
+
+export function PartitionedJobs(cfg: PartitionedJobsConfig, opts: PartitionedJobsOptions = {}): Partial<ServiceSchema> {
+  const ttlMs = opts.ttlMs ?? 15_000;
+  const tickMs = opts.tickMs ?? 2000;
+  const renewEveryMs = Math.max(1, Math.min(tickMs, Math.floor(ttlMs / 3)));
+
+  return {
+    merged(this: any, schema: any) {
+      // The trigger event is named after the service, known only once the schema is merged.
+      const fullName = Service.getVersionedFullName(schema.name, schema.settings?.$noVersionPrefix !== true ? schema.version : undefined);
+      schema.events = {
+        ...(schema.events ?? {}),
+        [jobTriggerEvent(fullName)]: {
+          params: {
+            job: { type: "string", empty: false },
+            runId: { type: "string", optional: true },
+            partitions: { type: "array", items: { type: "number", integer: true, min: 0 }, optional: true },
+            meta: { type: "object", optional: true },
+          },
+          handler(this: any, ctx: { params: { job: string; runId?: string; partitions?: number[]; meta?: Record<string, unknown> } }) {
+            const { job, runId, partitions, meta } = ctx.params;
+            if (!this.schema.jobs?.[job]) {
+              this.logger.warn(`Ignoring a trigger of unknown job "${job}"`);
+              return;
+            }
+            try {
+              this.triggerJob(job, { runId, partitions, meta });
+            } catch (err) {
+              this.logger.warn(`Could not run job ${job} on trigger: ${errorMessage(err)}`);
+            }
+          },
+        },
+      };
+    },
+
+    methods: {
+      triggerJob(this: any, name: string, options: TriggerOptions = {}): string {
+        return this.jobRunner.trigger(name, options);
+      },
+      async broadcastJob(this: any, name: string, options: Omit<TriggerOptions, "runId"> = {}): Promise<string> {
+        if (!this.schema.jobs?.[name]) throw new DomainError("NOT_FOUND", `No job "${name}" in service ${this.fullName}`, { job: name });
+        const runId = crypto.randomUUID();
+        await this.broker.broadcast(jobTriggerEvent(this.fullName), { job: name, runId, partitions: options.partitions, meta: options.meta });
+        return runId;
+      },
+      jobRuns(this: any, filter?: { job?: string }): JobRun[] {
+        return this.jobRunner.list(filter);
+      },
+      jobRun(this: any, runId: string): JobRun | undefined {
+        return this.jobRunner.get(runId);
+      },
+      waitForJobRun(this: any, runId: string, timeoutMs?: number): Promise<JobRun> {
+        return this.jobRunner.wait(runId, timeoutMs);
+      },
+      heldPartitions(this: any): number[] {
+        return this.partitionLeases.held();
+      },
+      /** Nodes running this service now (this one included): the divisor of the fair share. */
+      liveJobNodes(this: any): number {
+        const list = this.broker.registry.getServiceList({ onlyAvailable: true }) as Array<{ fullName: string; nodeID: string }>;
+        const nodes = new Set(list.filter((s) => s.fullName === this.fullName).map((s) => s.nodeID));
+        nodes.add(this.broker.nodeID);
+        return nodes.size;
+      },
+    },
+
+    created(this: any) {
+      const jobs: JobDefinitions = this.schema.jobs ?? {};
+      for (const [name, def] of Object.entries(jobs)) {
+        if (typeof def?.run !== "function") throw new Error(`Job ${name} of service ${this.name} has no run function`);
+        if (def.everyMs !== undefined && def.schedule) throw new Error(`Job ${name} of service ${this.name}: give everyMs or schedule, not both`);
+        if (def.everyMs !== undefined && !(def.everyMs > 0)) throw new Error(`Job ${name} of service ${this.name}: everyMs must be positive`);
+      }
+      const nodeId = cfg.nodeId ?? this.broker.nodeID;
+      const provider: LockProvider = createLockProvider({
+        redisUrl: cfg.redisUrl,
+        namespace: cfg.lockNamespace ?? (cfg.redisUrl ? undefined : `embedded-${nodeId}-${++embeddedNamespaces}`),
+        logger: this.logger,
+      });
+      this.lockProvider = provider;
+      this.partitionLeases = new PartitionLeaseManager({
+        provider,
+        partitions: cfg.partitions,
+        nodeId,
+        group: this.fullName,
+        ttlMs,
+        renewEveryMs,
+        liveNodes: () => this.liveJobNodes(),
+        logger: this.logger,
+      });
+      this.jobRunner = new JobRunner(this, jobs, this.partitionLeases, cfg.partitions, {
+        progressEveryMs: opts.progressEveryMs ?? 1000,
+        keepRuns: opts.keepRuns ?? 100,
+        stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
+      });
+    },
+
+    async started(this: any) {
+      if (this.broker.transit && this.lockProvider.kind === "in-process" && cfg.lockNamespace === undefined) {
+        this.logger.warn(`${this.fullName}: a transporter is set but REDIS_URL is not — every node will run every partition (safe, but wasteful)`);
+      }
+      await this.partitionLeases.start();
+      this.jobTimer = setInterval(() => {
+        this.jobRunner.tick().catch((err: unknown) => this.logger.warn(`Job scheduler tick failed: ${errorMessage(err)}`));
+      }, tickMs);
+      this.jobTimer.unref();
+      void this.jobRunner.tick();
+    },
+
+    async stopped(this: any) {
+      if (this.jobTimer) clearInterval(this.jobTimer);
+      this.jobTimer = undefined;
+      await this.jobRunner?.stop();
+      await this.partitionLeases?.stop();
+      await this.lockProvider?.close();
+    },
+  } as Partial<ServiceSchema>;
+}
