@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { ServiceBroker, type ServiceSchema } from "moleculer";
+import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
 import { ConfigError, loadConfig, type Config } from "../config";
 import { brokerOptions } from "../moleculer.config";
 import apiService from "../services/api.service";
@@ -12,6 +12,9 @@ import clockService from "../services/clock.service";
 import orderSyncService from "../services/order-sync.service";
 import rulesService from "../services/rules.service";
 import scheduleService from "../services/schedule.service";
+import signBindService from "../services/sign-bind.service";
+import ledgerService from "../services/ledger.service";
+import deductionExecutorService from "../services/deduction-executor.service";
 
 /** Every service this release ships, by name; SERVICES=… picks a subset. */
 export const SERVICE_FACTORIES: Record<string, { factory: (cfg: Config) => ServiceSchema; ownsData: boolean }> = {
@@ -19,6 +22,9 @@ export const SERVICE_FACTORIES: Record<string, { factory: (cfg: Config) => Servi
   rules: { factory: rulesService, ownsData: true },
   schedule: { factory: scheduleService, ownsData: true },
   "order-sync": { factory: orderSyncService, ownsData: true },
+  "sign-bind": { factory: signBindService, ownsData: true },
+  ledger: { factory: ledgerService, ownsData: true },
+  "deduction-executor": { factory: (cfg) => deductionExecutorService(cfg), ownsData: true },
   api: { factory: apiService, ownsData: false },
 };
 
@@ -78,12 +84,19 @@ export interface RepayMeshNode {
   stop(): Promise<void>;
 }
 
-export function createBroker(cfg: Readonly<Config>): { broker: ServiceBroker; release: () => void } {
+export interface NodeExtras {
+  /** Extra broker middlewares (tests inject crashes between steps with them). */
+  middlewares?: BrokerOptions["middlewares"];
+}
+
+export function createBroker(cfg: Readonly<Config>, extras: NodeExtras = {}): { broker: ServiceBroker; release: () => void } {
   const names = selectedServices(cfg);
   const needsFileStore = !cfg.mongoUri && names.some((n) => SERVICE_FACTORIES[n].ownsData);
   const release = needsFileStore ? lockDataDir(cfg.dataDir) : () => {};
   try {
-    const broker = new ServiceBroker(brokerOptions(cfg));
+    const options = brokerOptions(cfg);
+    if (extras.middlewares?.length) options.middlewares = [...(options.middlewares ?? []), ...extras.middlewares];
+    const broker = new ServiceBroker(options);
     for (const n of names) broker.createService(SERVICE_FACTORIES[n].factory(cfg));
     return { broker, release };
   } catch (err) {
@@ -93,9 +106,9 @@ export function createBroker(cfg: Readonly<Config>): { broker: ServiceBroker; re
 }
 
 /** Start a node from an environment (default: process.env). */
-export async function startNode(env: NodeJS.ProcessEnv = process.env): Promise<RepayMeshNode> {
+export async function startNode(env: NodeJS.ProcessEnv = process.env, extras: NodeExtras = {}): Promise<RepayMeshNode> {
   const cfg = loadConfig(env);
-  const { broker, release } = createBroker(cfg);
+  const { broker, release } = createBroker(cfg, extras);
   try {
     await broker.start();
   } catch (err) {

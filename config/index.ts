@@ -33,6 +33,14 @@ export interface Config {
   metrics: boolean;
   metricsPort: number;
   apiKeys?: ApiKeySpec[];
+  /** AES-256 key for card and ID numbers at rest (64 hex chars or base64); generated under DATA_DIR when unset. */
+  dataKey?: string;
+  /** Seed of the simulated banks (deterministic outcomes); SIM_BANKS=off would disable them (no real bank ships yet). */
+  simSeed: string;
+  /** A trade opened but not sent, or sent without an answer, for this long is repaired by the sweep (query, never resend). */
+  staleTradeSeconds: number;
+  /** How often partitioned jobs check leases and whether a job is due. */
+  jobTickMs: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
   logFormat: "json" | "short" | "full";
 }
@@ -118,6 +126,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     testClock: flag(env, "TEST_CLOCK"),
     metrics: flag(env, "METRICS"),
     metricsPort: int(env, "METRICS_PORT", 3030, 0, 65535),
+    dataKey: nonEmpty(env, "REPAYMESH_DATA_KEY"),
+    simSeed: nonEmpty(env, "SIM_SEED") ?? "repaymesh",
+    staleTradeSeconds: int(env, "STALE_TRADE_SECONDS", 60, 0, 86_400),
+    jobTickMs: int(env, "JOB_TICK_MS", 1000, 20, 60_000),
     apiKeys: nonEmpty(env, "REPAYMESH_API_KEYS") ? parseApiKeys(env.REPAYMESH_API_KEYS as string) : undefined,
     logLevel,
     logFormat,

@@ -39,6 +39,8 @@ export interface Trade {
   runId?: string;
   bindingId?: string;
   agreementNo?: string;
+  /** HMAC of the card number: daily per-card caps count by it. */
+  cardFingerprint?: string;
   /** Repayment applied to the plan (debits): the sweep applies SUCCESS trades with applied=false. */
   applied?: boolean;
   // payouts
@@ -104,6 +106,7 @@ export interface OpenTradeParams {
   runId?: string;
   bindingId?: string;
   agreementNo?: string;
+  cardFingerprint?: string;
   payoutNo?: string;
   beneficiary?: { accountNo: string; accountName: string; funderId?: string };
   purpose?: string;
@@ -124,6 +127,7 @@ export const openTradeParams = {
   runId: { type: "string", max: 64, optional: true },
   bindingId: optionalIdRule,
   agreementNo: { type: "string", max: 64, optional: true },
+  cardFingerprint: { type: "string", pattern: "^[0-9a-f]{64}$", optional: true },
   payoutNo: optionalIdRule,
   beneficiary: { type: "object", optional: true, strict: true, props: { accountNo: { type: "string", min: 4, max: 40 }, accountName: { type: "string", min: 1, max: 64 }, funderId: optionalIdRule } },
   purpose: { type: "string", max: 200, optional: true },
@@ -153,6 +157,18 @@ export const transitionParams = {
   needsReconciliation: { type: "boolean", optional: true },
   countQuery: { type: "boolean", optional: true },
 } satisfies ValidationSchema<TransitionParams>;
+
+export interface NoteQueryParams {
+  tradeNo: string;
+  nextQueryAt?: string;
+  needsReconciliation?: boolean;
+}
+export const noteQueryParams = {
+  $$strict: true,
+  tradeNo: { type: "string", pattern: "^[A-Za-z0-9_-]{4,64}$" },
+  nextQueryAt: { type: "string", max: 40, optional: true },
+  needsReconciliation: { type: "boolean", optional: true },
+} satisfies ValidationSchema<NoteQueryParams>;
 
 export interface TradeNoParams {
   tradeNo: string;

@@ -21,6 +21,7 @@ import {
   adjustPositionParams,
   listFlowsParams,
   listTradesParams,
+  noteQueryParams,
   openTradeParams,
   positionMoveParams,
   tradeNoParams,
@@ -29,6 +30,7 @@ import {
   type Flow,
   type ListFlowsParams,
   type ListTradesParams,
+  type NoteQueryParams,
   type OpenTradeParams,
   type Position,
   type PositionMoveParams,
@@ -62,6 +64,8 @@ export default function ledgerService(cfg: Config): ServiceSchema {
             { field: "state" },
             { field: "businessDate" },
             { field: "payoutNo" },
+            { field: "cardFingerprint" },
+            { field: "partition" },
           ],
           more: [
             { collection: "flows", indexes: [{ field: "businessDate" }, { field: "planId" }, { field: "channel" }] },
@@ -140,6 +144,19 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           const event = EVENT_OF[p.to];
           if (event) ctx.emit(event, tradeView(updated));
           return { trade: tradeView(updated), changed: true };
+        },
+      },
+      /** A compensating query that brought no definite answer: when to ask next, or hand over to reconciliation. */
+      noteQuery: {
+        visibility: "public",
+        params: noteQueryParams,
+        async handler(this: any, ctx: Context<NoteQueryParams>) {
+          const set: Record<string, unknown> = { updatedAt: this.clock.iso() };
+          if (ctx.params.nextQueryAt) set.nextQueryAt = ctx.params.nextQueryAt;
+          if (ctx.params.needsReconciliation !== undefined) set.needsReconciliation = ctx.params.needsReconciliation;
+          const updated = await this.store.updateOne({ _id: ctx.params.tradeNo, state: { $in: ["SENDING", "UNKNOWN"] } }, { $set: set, $inc: { queries: 1 } });
+          if (updated && ctx.params.needsReconciliation) ctx.emit("trade.needs_reconciliation", tradeView(updated));
+          return { changed: !!updated };
         },
       },
       /** Record that a successful debit was applied to its plan (the apply itself is idempotent per trade). */

@@ -7,7 +7,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startNode, type RepayMeshNode } from "../../bin/node";
+import { startNode, type NodeExtras, type RepayMeshNode } from "../../bin/node";
 
 export const KEYS = {
   admin: "test-admin-key-0123456789",
@@ -21,8 +21,8 @@ export interface TestNode extends RepayMeshNode {
   env: NodeJS.ProcessEnv;
   /** Call the REST API; `role` picks the key (null = no key). */
   http(method: string, url: string, body?: unknown, role?: TestRole | null): Promise<{ status: number; body: any }>;
-  /** Stop and start again on the same data. */
-  restart(): Promise<TestNode>;
+  /** Stop and start again on the same data (optionally with other extras, e.g. no crash injection). */
+  restart(next?: NodeExtras): Promise<TestNode>;
 }
 
 export function tempDataDir(): string {
@@ -46,9 +46,9 @@ export function testEnv(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-export async function startTestNode(overrides: NodeJS.ProcessEnv = {}, reuseEnv?: NodeJS.ProcessEnv): Promise<TestNode> {
+export async function startTestNode(overrides: NodeJS.ProcessEnv = {}, reuseEnv?: NodeJS.ProcessEnv, extras: NodeExtras = {}): Promise<TestNode> {
   const env = reuseEnv ?? testEnv(overrides);
-  const node = await startNode(env);
+  const node = await startNode(env, extras);
   const base = node.port !== undefined ? `http://127.0.0.1:${node.port}` : undefined;
   const t: TestNode = Object.assign(node, {
     dataDir: env.DATA_DIR as string,
@@ -68,9 +68,9 @@ export async function startTestNode(overrides: NodeJS.ProcessEnv = {}, reuseEnv?
       }
       return { status: res.status, body: parsed };
     },
-    async restart() {
+    async restart(next: NodeExtras = {}) {
       await node.stop();
-      return startTestNode({}, env);
+      return startTestNode({}, env, next);
     },
   });
   return t;

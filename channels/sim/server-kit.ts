@@ -1,0 +1,13 @@
+/** Small helpers the per-bank simulated servers share. */
+import type { StatementLine } from "../channel";
+import type { SimCode, SimStatementRecord, SimTradeResult } from "./sim-bank";
+
+/** The bank's records as statement lines, optionally carrying the bank's own code for failures. */
+export function statementLines(records: readonly SimStatementRecord[], codeOf?: (c: SimCode) => string): StatementLine[] {
+  return records.map(({ simCode, ...line }) => (codeOf && line.status === "FAILED" ? { ...line, bankCode: codeOf(simCode) } : line));
+}
+
+/** A trade answer (as opposed to a bare NOT_FOUND / MAINTENANCE for a query). */
+export function isTradeResult(r: SimTradeResult | { code: SimCode; tradeNo: string }): r is SimTradeResult {
+  return "kind" in r;
+}

@@ -1,0 +1,395 @@
+/**
+ * deduction-executor — runs debit slots and payouts on the partitions its node holds, with retries
+ * and compensating queries; routes each trade to a channel. The money logic is domain/debit-flow.ts;
+ * this service wires it to the ledger, schedule, sign-bind, rules and the channels, and keeps the
+ * runs' progress (a `runs` collection, fed by the partitioned-job mixin's progress events).
+ *
+ * Jobs (mixins/partitioned-jobs.mixin.ts):
+ *   debitSlot — due when a debit time point (DEBIT_TIME_POINTS rules) is reached; each plan is
+ *               debited in the slot of the rule that applies to it; manual runs name their slot.
+ *   repair    — every REPAIR_EVERY_MS: stale INIT → FAILED, SENDING/UNKNOWN → query, SUCCESS not
+ *               applied → apply; payout positions committed or released. Never sends money.
+ */
+import crypto from "node:crypto";
+import type { Context, ServiceSchema } from "moleculer";
+import type { Config } from "../config";
+import { DomainError } from "../domain/errors";
+import { dueSlot, slotIdOf, type DebitTimePoints } from "../domain/slots";
+import { CircuitBreaker, SlidingWindow, type BreakerEvent } from "../domain/sliding-window";
+import { partitionOf } from "../domain/partition";
+import {
+  debitPlan,
+  payout,
+  repairTrades,
+  type ChannelSettingsContent,
+  type DebitReport,
+  type FlowPorts,
+  type FlowTimings,
+  type TradeLike,
+} from "../domain/debit-flow";
+import { pageWindow } from "../contracts/common";
+import type { DueItem } from "../contracts/schedule.contract";
+import {
+  createPayoutParams,
+  createRunParams,
+  listRunsParams,
+  payoutNoParams,
+  runIdParams,
+  type CreatePayoutParams,
+  type CreateRunParams,
+  type ListRunsParams,
+  type PayoutNoParams,
+  type RunIdParams,
+  type RunRecord,
+} from "../contracts/deduction-executor.contract";
+import { StoreMixin } from "../mixins/store.mixin";
+import { ClockMixin } from "../mixins/clock.mixin";
+import { RulesCacheMixin } from "../mixins/rules-cache.mixin";
+import { ChannelsMixin } from "../mixins/channels.mixin";
+import { jobTriggerEvent, PartitionedJobs, type JobContext, type JobRun } from "../mixins/partitioned-jobs.mixin";
+
+const REPAIR_EVERY_MS = 15_000;
+const PAGE = 500;
+
+const RESULT_COUNTER: Record<DebitReport["result"], string> = {
+  SUCCEEDED: "succeeded",
+  FAILED: "failed",
+  UNKNOWN: "unknown",
+  IN_FLIGHT: "inFlight",
+  ALREADY_COLLECTED: "alreadyCollected",
+  NO_BINDING: "noBinding",
+  NO_CHANNEL: "noChannel",
+  STOPPED: "stopped",
+};
+
+export interface ExecutorOptions {
+  timings?: FlowTimings;
+  tickMs?: number;
+  ttlMs?: number;
+}
+
+export default function deductionExecutorService(cfg: Config, opts: ExecutorOptions = {}): ServiceSchema {
+  const timings = opts.timings ?? { staleInitMs: cfg.staleTradeSeconds * 1000, sendingTimeoutMs: cfg.staleTradeSeconds * 1000 };
+  return {
+    name: "deduction-executor",
+    mixins: [
+      StoreMixin({ collection: "runs", indexes: [{ field: "job" }, { field: "startedAt" }] }, cfg),
+      ClockMixin(cfg.timeZone),
+      RulesCacheMixin(),
+      ChannelsMixin(cfg),
+      PartitionedJobs({ partitions: cfg.partitions, redisUrl: cfg.redisUrl, lockNamespace: cfg.storePrefix || undefined }, { tickMs: opts.tickMs ?? cfg.jobTickMs, ttlMs: opts.ttlMs }),
+    ],
+    dependencies: ["ledger", "schedule", "sign-bind", "rules"],
+    settings: { rest: "/" },
+    jobs: {
+      debitSlot: {
+        schedule: (svc: any, info: { now: Date }) => svc.newSlotDue(info.now.getTime()),
+        retries: 2,
+        concurrency: 4,
+        async run(this: any, partition: number, ctx: JobContext) {
+          return this.runDebitPartition(partition, ctx);
+        },
+      },
+      repair: {
+        everyMs: REPAIR_EVERY_MS,
+        retries: 1,
+        concurrency: 4,
+        async run(this: any, partition: number) {
+          return this.repairPartition(partition);
+        },
+      },
+    },
+    events: {
+      "jobs.progress": {
+        async handler(this: any, ctx: Context<JobRun>) {
+          if (ctx.params.service !== "deduction-executor") return;
+          await this.saveProgress(ctx.params).catch((err: Error) => this.logger.warn(`Could not save run progress: ${err.message}`));
+        },
+      },
+      "rules.changed": {
+        handler(this: any, ctx: Context<{ kind: string }>) {
+          if (ctx.params.kind === "DEBIT_TIME_POINTS") this.timePointRules = null;
+        },
+      },
+    },
+    actions: {
+      createRun: {
+        rest: "POST /runs",
+        params: createRunParams,
+        doc: { summary: "Trigger a debit run by hand for a scope (all nodes run their partitions); returns the run id", tags: ["runs"] },
+        async handler(this: any, ctx: Context<CreateRunParams>) {
+          const p = ctx.params;
+          const slotId = slotIdOf(this.clock.today(), p.slotTime ?? this.clock.localTime());
+          const scope = { ...(p.bizType ? { bizType: p.bizType } : {}), ...(p.funderId ? { funderId: p.funderId } : {}), ...(p.productCode ? { productCode: p.productCode } : {}) };
+          if (p.partitions?.some((x) => x >= cfg.partitions)) throw new DomainError("VALIDATION_ERROR", `partitions must be below ${cfg.partitions}`, { field: "partitions" });
+          const runId = "RUN-" + crypto.randomBytes(8).toString("hex");
+          const now = this.clock.iso();
+          const record: RunRecord = { _id: runId, runId, job: "debitSlot", trigger: "MANUAL", slotId, scope, status: "RUNNING", partitions: {}, totals: {}, startedAt: now, updatedAt: now };
+          await this.store.insert(record);
+          // Every node running the executor runs its own partitions under this run id.
+          await this.broker.broadcast(jobTriggerEvent(this.fullName), { job: "debitSlot", runId, partitions: p.partitions, meta: { slotId, scope, by: (ctx.meta as any)?.user?.name ?? "mesh" } });
+          return this.runView(record);
+        },
+      },
+      getRun: {
+        rest: "GET /runs/:runId",
+        params: runIdParams,
+        doc: { summary: "A run's progress: due, sent, succeeded, failed, unknown… per partition and in total", tags: ["runs"] },
+        async handler(this: any, ctx: Context<RunIdParams>) {
+          const run: RunRecord | null = await this.store.findById(ctx.params.runId);
+          if (!run) throw new DomainError("NOT_FOUND", `Run ${ctx.params.runId} not found`, { runId: ctx.params.runId });
+          return this.runView(run);
+        },
+      },
+      listRuns: {
+        rest: "GET /runs",
+        params: listRunsParams,
+        doc: { summary: "Runs, newest first", tags: ["runs"] },
+        async handler(this: any, ctx: Context<ListRunsParams>) {
+          const { page, pageSize, skip } = pageWindow(ctx.params);
+          const q = ctx.params.job ? { job: ctx.params.job } : {};
+          const [rows, total] = await Promise.all([this.store.find(q, { sort: { startedAt: -1 }, skip, limit: pageSize }), this.store.count(q)]);
+          return { rows: rows.map((r: RunRecord) => this.runView(r, false)), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
+        },
+      },
+      createPayout: {
+        rest: "POST /payouts",
+        params: createPayoutParams,
+        doc: { summary: "Pay out (代付) — idempotent on payoutNo: route by position and fee, reserve, send, commit or release", tags: ["payouts"] },
+        async handler(this: any, ctx: Context<CreatePayoutParams>) {
+          const p = ctx.params;
+          const existing: TradeLike[] = await this.broker.call("ledger.find", { query: { payoutNo: p.payoutNo } });
+          const first = existing[0];
+          if (first && (first.amount !== p.amount || first.beneficiary?.accountNo !== p.beneficiary.accountNo || first.beneficiary?.accountName !== p.beneficiary.accountName)) {
+            throw new DomainError("PAYOUT_CONFLICT", `Payout ${p.payoutNo} was requested with different content`, { payoutNo: p.payoutNo });
+          }
+          const settings = await this.channelSettings({});
+          const res = await payout({ ...p, partition: partitionOf(p.payoutNo, cfg.partitions) }, settings, this.ports());
+          return this.payoutView(p.payoutNo, res.result, res.rejected);
+        },
+      },
+      getPayout: {
+        rest: "GET /payouts/:payoutNo",
+        params: payoutNoParams,
+        doc: { summary: "A payout and its trades", tags: ["payouts"] },
+        async handler(this: any, ctx: Context<PayoutNoParams>) {
+          return this.payoutView(ctx.params.payoutNo);
+        },
+      },
+      channels: {
+        rest: "GET /channels",
+        doc: { summary: "Channels as this node sees them: capabilities, limits, rolling success rate, circuit breaker", tags: ["channels"] },
+        handler(this: any) {
+          const now = this.clock.nowMs();
+          return [...this.channels.values()].map((ch: any) => ({
+            code: ch.code,
+            capabilities: ch.capabilities,
+            limits: ch.limits,
+            fees: ch.fees,
+            successRate: this.successRate(ch.code) ?? null,
+            breaker: this.breakerOf(ch.code).state(now),
+          }));
+        },
+      },
+      /** Run the repair sweep now on every partition this node holds (tests, ops). */
+      repairNow: {
+        visibility: "public",
+        async handler(this: any) {
+          const totals: Record<string, number> = {};
+          for (const p of this.heldPartitions()) {
+            const r = await this.repairPartition(p);
+            for (const [k, v] of Object.entries(r)) totals[k] = (totals[k] ?? 0) + (v as number);
+          }
+          return totals;
+        },
+      },
+    },
+    methods: {
+      /** Any DEBIT_TIME_POINTS rule with a slot due now that this node has not started yet. */
+      async newSlotDue(this: any, nowMs: number): Promise<boolean> {
+        if (!this.timePointRules || nowMs - this.timePointRulesAt > 30_000) {
+          const page: any = await this.broker.call("rules.list", { kind: "DEBIT_TIME_POINTS", pageSize: 500 });
+          this.timePointRules = page.rows.filter((r: any) => r.enabled);
+          this.timePointRulesAt = nowMs;
+        }
+        let due = false;
+        for (const rule of this.timePointRules) {
+          const slot = dueSlot(rule.content as DebitTimePoints, nowMs, cfg.timeZone);
+          if (slot && !this.slotsStarted.has(`${rule.id}|${slot.slotId}`)) {
+            this.slotsStarted.add(`${rule.id}|${slot.slotId}`);
+            due = true;
+          }
+        }
+        if (this.slotsStarted.size > 10_000) this.slotsStarted.clear();
+        return due;
+      },
+      async channelSettings(this: any, scope: { bizType?: string; funderId?: string; productCode?: string }): Promise<ChannelSettingsContent> {
+        const rule = await this.resolveRule("CHANNEL_SETTINGS", scope, this.clock.today());
+        if (!rule) throw new DomainError("NO_CHANNEL", "No CHANNEL_SETTINGS rule applies", { scope });
+        return rule.content as ChannelSettingsContent;
+      },
+      async runDebitPartition(this: any, partition: number, ctx: JobContext) {
+        const today = this.clock.today();
+        const meta = ctx.meta as { slotId?: string; scope?: Record<string, string> };
+        const counters: Record<string, number> = { due: 0, sent: 0, succeeded: 0, failed: 0, unknown: 0, inFlight: 0, alreadyCollected: 0, noBinding: 0, noChannel: 0, stopped: 0, notInSlot: 0 };
+        let after: string | undefined;
+        for (;;) {
+          const items: DueItem[] = await this.broker.call("schedule.dueWork", { partition, asOf: today, limit: PAGE, ...(after ? { afterPlanId: after } : {}) });
+          for (const item of items) {
+            if (ctx.signal.aborted) break;
+            if (meta.scope && Object.entries(meta.scope).some(([k, v]) => (item as any)[k] !== v)) continue;
+            const scope = { bizType: item.bizType, funderId: item.funderId, productCode: item.productCode };
+            let slotId = meta.slotId;
+            if (!slotId) {
+              const rule = await this.resolveRule("DEBIT_TIME_POINTS", scope, today);
+              const slot = rule ? dueSlot(rule.content as DebitTimePoints, this.clock.nowMs(), cfg.timeZone) : null;
+              if (!slot) {
+                counters.notInSlot++;
+                continue;
+              }
+              slotId = slot.slotId;
+            }
+            counters.due++;
+            const settings = await this.channelSettings(scope);
+            const report: DebitReport = await debitPlan(
+              item,
+              slotId as string,
+              ctx.runId,
+              settings,
+              this.ports(),
+              () => this.broker.call("sign-bind.agreements", { bindingId: item.bindingId, customerId: item.customerId }),
+              timings,
+            );
+            counters.sent += report.sent;
+            counters[RESULT_COUNTER[report.result]]++;
+          }
+          if (items.length < PAGE) break;
+          after = items[items.length - 1].planId;
+        }
+        return { processed: counters.due, ...counters };
+      },
+      async repairPartition(this: any, partition: number) {
+        const open: TradeLike[] = await this.broker.call("ledger.find", { query: { partition, state: { $in: ["INIT", "SENDING", "UNKNOWN"] } }, limit: 5000 });
+        const unapplied: TradeLike[] = await this.broker.call("ledger.find", { query: { partition, kind: "DEBIT", state: "SUCCESS", applied: false }, limit: 5000 });
+        if (!open.length && !unapplied.length) return { processed: 0 };
+        const settings = await this.channelSettings({});
+        const report = await repairTrades([...open, ...unapplied], settings, this.ports(), timings);
+        return { processed: report.examined, ...report };
+      },
+      ports(this: any): FlowPorts {
+        const call = (action: string, params: unknown) => this.broker.call(action, params);
+        return {
+          nowMs: () => this.clock.nowMs(),
+          today: () => this.clock.today(),
+          findTrades: (query, limit) => call("ledger.find", { query, ...(limit ? { limit } : {}) }) as Promise<TradeLike[]>,
+          openTrade: (p) => call("ledger.open", p) as Promise<{ trade: TradeLike; created: boolean }>,
+          transition: (p) => call("ledger.transition", p) as Promise<{ trade: TradeLike; changed: boolean }>,
+          noteQuery: async (p) => {
+            await call("ledger.noteQuery", p);
+          },
+          markApplied: async (tradeNo) => {
+            await call("ledger.markApplied", { tradeNo });
+          },
+          applyRepayment: (p) => call("schedule.applyRepayment", { ...p, source: "DEBIT" }),
+          channel: (code) => this.channels.get(code),
+          successRate: (code) => this.successRate(code),
+          breaker: (code) => this.breakerOf(code).state(this.clock.nowMs()),
+          record: (code, event: BreakerEvent) => {
+            const now = this.clock.nowMs();
+            this.windowOf(code).record(event === "SUCCESS", now);
+            this.breakerOf(code).record(event, now);
+          },
+          alert: (message, data) => {
+            this.logger.warn(`ALERT ${message}`);
+            this.broker.emit("ops.alert", { message, ...data });
+          },
+          reserve: (m) => call("ledger.reserve", m),
+          commit: (m) => call("ledger.commit", m),
+          release: (m) => call("ledger.release", m),
+          positions: async () => {
+            const rows: Array<{ channel: string; available: string }> = await call("ledger.positions", {});
+            return Object.fromEntries(rows.map((r) => [r.channel, r.available]));
+          },
+        };
+      },
+      windowOf(this: any, code: string): SlidingWindow {
+        let w = this.windows.get(code);
+        if (!w) {
+          w = new SlidingWindow({ windowSeconds: 300, bucketSeconds: 10 });
+          this.windows.set(code, w);
+        }
+        return w;
+      },
+      breakerOf(this: any, code: string): CircuitBreaker {
+        let b = this.breakers.get(code);
+        if (!b) {
+          b = new CircuitBreaker({ windowSeconds: 300, minRequests: 20, failureRatio: 0.5, halfOpenAfterSeconds: 60 });
+          this.breakers.set(code, b);
+        }
+        return b;
+      },
+      successRate(this: any, code: string): number | undefined {
+        const s = this.windowOf(code).stats(this.clock.nowMs());
+        return s.total > 0 ? s.success / s.total : undefined;
+      },
+      async saveProgress(this: any, run: JobRun) {
+        const now = this.clock.iso();
+        const set: Record<string, unknown> = { updatedAt: now };
+        for (const [p, prog] of Object.entries(run.partitions)) {
+          set[`partitions.${p}`] = { status: prog.status, processed: prog.processed, counters: prog.counters ?? {}, ...(prog.error ? { error: prog.error } : {}), nodeId: run.nodeId };
+        }
+        const existing: RunRecord | null = await this.store.findById(run.runId);
+        if (!existing) {
+          const record: RunRecord = { _id: run.runId, runId: run.runId, job: run.job, trigger: run.trigger, status: "RUNNING", partitions: {}, totals: {}, startedAt: now, updatedAt: now };
+          try {
+            await this.store.insert(record);
+          } catch (err: any) {
+            if (err?.code !== "DUPLICATE_KEY") throw err;
+          }
+        }
+        const saved: RunRecord | null = await this.store.updateOne({ _id: run.runId }, { $set: set });
+        if (!saved) return;
+        // Totals and status from every node's partitions.
+        const totals: Record<string, number> = { partitions: 0, done: 0, failed: 0, running: 0 };
+        for (const prog of Object.values(saved.partitions)) {
+          totals.partitions++;
+          if (prog.status === "DONE" || prog.status === "SKIPPED") totals.done++;
+          else if (prog.status === "FAILED") totals.failed++;
+          else totals.running++;
+          for (const [k, v] of Object.entries(prog.counters ?? {})) totals[k] = (totals[k] ?? 0) + v;
+        }
+        const finished = run.status !== "RUNNING" && totals.running === 0;
+        await this.store.updateOne(
+          { _id: run.runId },
+          { $set: { totals, status: finished ? (totals.failed ? "FAILED" : "DONE") : "RUNNING", ...(finished ? { finishedAt: now } : {}) } },
+        );
+      },
+      runView(run: RunRecord, withPartitions = true) {
+        const { _id: _ignored, partitions, ...rest } = run;
+        return withPartitions ? { ...rest, partitions } : rest;
+      },
+      async payoutView(this: any, payoutNo: string, result?: string, rejected?: unknown) {
+        const trades: TradeLike[] = await this.broker.call("ledger.find", { query: { payoutNo } });
+        if (!trades.length && !result) throw new DomainError("NOT_FOUND", `Payout ${payoutNo} not found`, { payoutNo });
+        const last = [...trades].sort((a, b) => b.attempt - a.attempt)[0];
+        const status = trades.some((t) => t.state === "SUCCESS") ? "SUCCEEDED" : (result ?? (last ? last.state : "NO_CHANNEL"));
+        const mask = (b?: TradeLike["beneficiary"]) => (b ? { ...b, accountNo: "****" + b.accountNo.slice(-4) } : undefined);
+        return {
+          payoutNo,
+          status,
+          amount: last?.amount,
+          beneficiary: mask(last?.beneficiary),
+          trades: trades.map((t) => ({ ...t, beneficiary: mask(t.beneficiary) })),
+          ...(rejected ? { rejected } : {}),
+        };
+      },
+    },
+    created(this: any) {
+      this.windows = new Map();
+      this.breakers = new Map();
+      this.slotsStarted = new Set();
+      this.timePointRules = null;
+      this.timePointRulesAt = 0;
+    },
+  } as ServiceSchema;
+}
