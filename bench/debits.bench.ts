@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { startNode } from "../bin/node";
 import DbService from "moleculer-db";
+import { keepAppendHandleOpen } from "../mixins/store.mixin";
 
 async function pool(n: number, concurrency: number, fn: (i: number) => Promise<unknown>) {
   let next = 0;
@@ -25,6 +26,7 @@ export async function rawStoreLimit(n: number): Promise<number> {
     const a = new (DbService as any).MemoryAdapter({ filename: path.join(dir, name) });
     a.init({}, {});
     await a.connect();
+    keepAppendHandleOpen(a.db); // the same file store the services use
     return a.db;
   };
   const trades = await open("trades.db");

@@ -2,16 +2,23 @@
 import os from "node:os";
 import { benchPlans } from "./plan.bench";
 import { benchOrders } from "./orders.bench";
+import { benchDebits } from "./debits.bench";
 
 async function main() {
   console.log(`RepayMesh benchmarks — ${new Date().toISOString()}`);
   console.log(`machine: ${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}\n`);
   console.log("Plan generation (pure domain, one core):");
-  const plans = await benchPlans();
-  console.table(plans.map((r) => ({ name: r.name, plansPerSec: Math.round(r.opsPerSec), plansMeasured: r.n })));
+  const planRows = await benchPlans();
+  console.table(planRows.map((r) => ({ name: r.name, plansPerSec: Math.round(r.opsPerSec), plansMeasured: r.n })));
   console.log("\nOrder intake, embedded node (file store):");
   const orders = await benchOrders();
   console.table(orders.map((r) => ({ name: r.name, n: r.n, concurrency: r.concurrency, perSec: Math.round(r.opsPerSec) })));
+  const plans = Number(process.env.BENCH_DEBIT_PLANS ?? 2000);
+  console.log(`\nDebits end to end, embedded node, zero-latency simulated bank (${plans} due plans, one manual run):`);
+  const d = await benchDebits(plans);
+  console.table([{ plans: d.plans, debitsPerSec: Math.round(d.debitsPerSec), rawStoreLimitPerSec: Math.round(d.rawLimitPerSec), ratio: d.ratio.toFixed(2), setupSeconds: d.setupSeconds }]);
+  const millionMinutes = 1_000_000 / d.debitsPerSec / 60;
+  console.log(`1,000,000 due installments at this rate: ${millionMinutes.toFixed(0)} minutes on one embedded node (linear extrapolation; the file store is the bound).`);
 }
 
 main().catch((err) => {

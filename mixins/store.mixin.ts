@@ -202,6 +202,40 @@ function makeAdapter(collection: string, backend: StoreBackend): { adapter: any;
   return { adapter: new (DbService as any).MemoryAdapter({ filename: path.join(backend.dataDir, `${collection}.db`) }) };
 }
 
+/**
+ * NeDB appends each write with fs.appendFile, opening and closing the file every time. Keep one
+ * append handle per file instead (closed before NeDB rewrites the file when it compacts, so the next
+ * append goes to the new file). Same bytes, same order: NeDB still runs one persistence step at a time.
+ */
+export function keepAppendHandleOpen(db: any): void {
+  const p = db.persistence;
+  if (!p || p.inMemoryOnly || p.repaymeshAppendHandle !== undefined) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const model = require(require.resolve("@seald-io/nedb/lib/model", { paths: [path.dirname(require.resolve("moleculer-db"))] }));
+  p.repaymeshAppendHandle = null;
+  p.persistNewStateAsync = async function (newDocs: unknown[]) {
+    let toPersist = "";
+    for (const doc of newDocs) toPersist += this.afterSerialization(model.serialize(doc)) + "\n";
+    if (toPersist.length === 0) return;
+    this.repaymeshAppendHandle ??= await fs.promises.open(this.filename, "a", this.modes?.fileMode);
+    await this.repaymeshAppendHandle.appendFile(toPersist, "utf8");
+  };
+  const compact = p.persistCachedDatabaseAsync.bind(p);
+  p.persistCachedDatabaseAsync = async function () {
+    await closeAppendHandle(db);
+    return compact();
+  };
+}
+
+export async function closeAppendHandle(db: any): Promise<void> {
+  const p = db?.persistence;
+  const h = p?.repaymeshAppendHandle;
+  if (h) {
+    p.repaymeshAppendHandle = null;
+    await h.close();
+  }
+}
+
 /** Indexes, then the Store over a connected adapter. */
 async function wrapAdapter(adapter: any, collection: string, indexes: IndexSpec[] | undefined, backend: StoreBackend): Promise<Store> {
   if (backend.mongoUri) {
@@ -210,6 +244,7 @@ async function wrapAdapter(adapter: any, collection: string, indexes: IndexSpec[
     return new MongoStore(collection, coll);
   }
   const db = adapter.db;
+  keepAppendHandleOpen(db);
   for (const ix of indexes ?? []) await db.ensureIndexAsync({ fieldName: ix.field, unique: !!ix.unique, sparse: !!ix.sparse });
   // NeDB appends; compact hourly so the file does not grow without bound.
   db.setAutocompactionInterval?.(3_600_000);
@@ -239,6 +274,7 @@ export function StoreMixin(settings: StoreSettings, backend: StoreBackend): Part
     settings: { idField: "_id" },
     actions: Object.fromEntries(disabled.map((a) => [a, false])) as any,
     async afterConnected(this: any) {
+      this.primaryDb = this.adapter.db; // the adapter forgets it on disconnect; its append handle is closed on stop
       this.store = await wrapAdapter(this.adapter, collection, settings.indexes, backend);
       this.stores = { [settings.collection]: this.store };
       this.moreAdapters = [];
@@ -269,8 +305,11 @@ export function StoreMixin(settings: StoreSettings, backend: StoreBackend): Part
     },
     async stopped(this: any) {
       this.adapter?.db?.stopAutocompaction?.();
+      await closeAppendHandle(this.primaryDb);
       for (const a of this.moreAdapters ?? []) {
-        a.db?.stopAutocompaction?.();
+        const db = a.db;
+        db?.stopAutocompaction?.();
+        await closeAppendHandle(db);
         // Mongo adapters share the process's mongoose connection: the primary adapter closes it.
         if (!backend.mongoUri) await a.disconnect?.();
       }

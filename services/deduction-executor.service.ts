@@ -50,6 +50,7 @@ import { jobTriggerEvent, PartitionedJobs, type JobContext, type JobRun } from "
 
 const REPAIR_EVERY_MS = 15_000;
 const PAGE = 500;
+const PLAN_CONCURRENCY = 8;
 
 const RESULT_COUNTER: Record<DebitReport["result"], string> = {
   SUCCEEDED: "succeeded",
@@ -85,7 +86,7 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
       debitSlot: {
         schedule: (svc: any, info: { now: Date }) => svc.newSlotDue(info.now.getTime()),
         retries: 2,
-        concurrency: 4,
+        concurrency: 8,
         async run(this: any, partition: number, ctx: JobContext) {
           return this.runDebitPartition(partition, ctx);
         },
@@ -235,38 +236,46 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
         let after: string | undefined;
         for (;;) {
           const items: DueItem[] = await this.broker.call("schedule.dueWork", { partition, asOf: today, limit: PAGE, ...(after ? { afterPlanId: after } : {}) });
-          for (const item of items) {
-            if (ctx.signal.aborted) break;
-            if (meta.scope && Object.entries(meta.scope).some(([k, v]) => (item as any)[k] !== v)) continue;
-            const scope = { bizType: item.bizType, funderId: item.funderId, productCode: item.productCode };
-            let slotId = meta.slotId;
-            if (!slotId) {
-              const rule = await this.resolveRule("DEBIT_TIME_POINTS", scope, today);
-              const slot = rule ? dueSlot(rule.content as DebitTimePoints, this.clock.nowMs(), cfg.timeZone) : null;
-              if (!slot) {
-                counters.notInSlot++;
-                continue;
-              }
-              slotId = slot.slotId;
+          // Plans are independent: a few at a time per partition keeps the store busy while a call waits.
+          let next = 0;
+          const worker = async () => {
+            while (next < items.length && !ctx.signal.aborted) {
+              const item = items[next++];
+              await this.debitItem(item, ctx, meta, today, counters);
             }
-            counters.due++;
-            const settings = await this.channelSettings(scope);
-            const report: DebitReport = await debitPlan(
-              item,
-              slotId as string,
-              ctx.runId,
-              settings,
-              this.ports(),
-              () => this.broker.call("sign-bind.agreements", { bindingId: item.bindingId, customerId: item.customerId }),
-              timings,
-            );
-            counters.sent += report.sent;
-            counters[RESULT_COUNTER[report.result]]++;
-          }
+          };
+          await Promise.all(Array.from({ length: PLAN_CONCURRENCY }, worker));
           if (items.length < PAGE) break;
           after = items[items.length - 1].planId;
         }
         return { processed: counters.due, ...counters };
+      },
+      async debitItem(this: any, item: DueItem, ctx: JobContext, meta: { slotId?: string; scope?: Record<string, string> }, today: string, counters: Record<string, number>) {
+        if (meta.scope && Object.entries(meta.scope).some(([k, v]) => (item as any)[k] !== v)) return;
+        const scope = { bizType: item.bizType, funderId: item.funderId, productCode: item.productCode };
+        let slotId = meta.slotId;
+        if (!slotId) {
+          const rule = await this.resolveRule("DEBIT_TIME_POINTS", scope, today);
+          const slot = rule ? dueSlot(rule.content as DebitTimePoints, this.clock.nowMs(), cfg.timeZone) : null;
+          if (!slot) {
+            counters.notInSlot++;
+            return;
+          }
+          slotId = slot.slotId;
+        }
+        counters.due++;
+        const settings = await this.channelSettings(scope);
+        const report: DebitReport = await debitPlan(
+          item,
+          slotId as string,
+          ctx.runId,
+          settings,
+          this.ports(),
+          () => this.broker.call("sign-bind.agreements", { bindingId: item.bindingId, customerId: item.customerId }),
+          timings,
+        );
+        counters.sent += report.sent;
+        counters[RESULT_COUNTER[report.result]]++;
       },
       async repairPartition(this: any, partition: number) {
         const open: TradeLike[] = await this.broker.call("ledger.find", { query: { partition, state: { $in: ["INIT", "SENDING", "UNKNOWN"] } }, limit: 5000 });
