@@ -15,7 +15,8 @@ import type { Context, ServiceSchema } from "moleculer";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { dueSlot, slotIdOf, type DebitTimePoints } from "../domain/slots";
-import { CircuitBreaker, SlidingWindow, type BreakerEvent } from "../domain/sliding-window";
+import type { BreakerEvent } from "../domain/sliding-window";
+import { createChannelHealth } from "../mixins/channel-health";
 import { partitionOf } from "../domain/partition";
 import {
   debitPlan,
@@ -187,8 +188,8 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
             capabilities: ch.capabilities,
             limits: ch.limits,
             fees: ch.fees,
-            successRate: this.successRate(ch.code) ?? null,
-            breaker: this.breakerOf(ch.code).state(now),
+            successRate: this.health.successRate(ch.code, now) ?? null,
+            breaker: this.health.breaker(ch.code, now),
           }));
         },
       },
@@ -301,13 +302,9 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
           },
           applyRepayment: (p) => call("schedule.applyRepayment", { ...p, source: "DEBIT" }),
           channel: (code) => this.channels.get(code),
-          successRate: (code) => this.successRate(code),
-          breaker: (code) => this.breakerOf(code).state(this.clock.nowMs()),
-          record: (code, event: BreakerEvent) => {
-            const now = this.clock.nowMs();
-            this.windowOf(code).record(event === "SUCCESS", now);
-            this.breakerOf(code).record(event, now);
-          },
+          successRate: (code) => this.health.successRate(code, this.clock.nowMs()),
+          breaker: (code) => this.health.breaker(code, this.clock.nowMs()),
+          record: (code, event: BreakerEvent) => this.health.record(code, event, this.clock.nowMs()),
           alert: (message, data) => {
             this.logger.warn(`ALERT ${message}`);
             this.broker.emit("ops.alert", { message, ...data });
@@ -320,26 +317,6 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
             return Object.fromEntries(rows.map((r) => [r.channel, r.available]));
           },
         };
-      },
-      windowOf(this: any, code: string): SlidingWindow {
-        let w = this.windows.get(code);
-        if (!w) {
-          w = new SlidingWindow({ windowSeconds: 300, bucketSeconds: 10 });
-          this.windows.set(code, w);
-        }
-        return w;
-      },
-      breakerOf(this: any, code: string): CircuitBreaker {
-        let b = this.breakers.get(code);
-        if (!b) {
-          b = new CircuitBreaker({ windowSeconds: 300, minRequests: 20, failureRatio: 0.5, halfOpenAfterSeconds: 60 });
-          this.breakers.set(code, b);
-        }
-        return b;
-      },
-      successRate(this: any, code: string): number | undefined {
-        const s = this.windowOf(code).stats(this.clock.nowMs());
-        return s.total > 0 ? s.success / s.total : undefined;
       },
       async saveProgress(this: any, run: JobRun) {
         const now = this.clock.iso();
@@ -394,11 +371,13 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
       },
     },
     created(this: any) {
-      this.windows = new Map();
-      this.breakers = new Map();
+      this.health = createChannelHealth(cfg);
       this.slotsStarted = new Set();
       this.timePointRules = null;
       this.timePointRulesAt = 0;
+    },
+    async stopped(this: any) {
+      await this.health.close();
     },
   } as ServiceSchema;
 }
