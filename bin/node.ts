@@ -24,7 +24,7 @@ export const SERVICE_FACTORIES: Record<string, { factory: (cfg: Config) => Servi
   "order-sync": { factory: orderSyncService, ownsData: true },
   "sign-bind": { factory: signBindService, ownsData: true },
   ledger: { factory: ledgerService, ownsData: true },
-  "deduction-executor": { factory: (cfg) => deductionExecutorService(cfg), ownsData: true },
+  "deduction-executor": { factory: (cfg) => deductionExecutorService(cfg), ownsData: false },
   api: { factory: apiService, ownsData: false },
 };
 

@@ -70,4 +70,6 @@ export interface RunRecord {
   startedAt: string;
   updatedAt: string;
   finishedAt?: string;
+  /** Bumped on every totals update (compare-and-set: progress arrives from several nodes). */
+  version: number;
 }

@@ -1,8 +1,8 @@
 /**
  * deduction-executor — runs debit slots and payouts on the partitions its node holds, with retries
  * and compensating queries; routes each trade to a channel. The money logic is domain/debit-flow.ts;
- * this service wires it to the ledger, schedule, sign-bind, rules and the channels, and keeps the
- * runs' progress (a `runs` collection, fed by the partitioned-job mixin's progress events).
+ * this service wires it to the ledger, schedule, sign-bind, rules and the channels. It owns no data,
+ * so it runs on any number of nodes: the runs' progress goes to the ledger (`jobs.progress` events).
  *
  * Jobs (mixins/partitioned-jobs.mixin.ts):
  *   debitSlot — due when a debit time point (DEBIT_TIME_POINTS rules) is reached; each plan is
@@ -28,26 +28,19 @@ import {
   type FlowTimings,
   type TradeLike,
 } from "../domain/debit-flow";
-import { pageWindow } from "../contracts/common";
 import type { DueItem } from "../contracts/schedule.contract";
 import {
   createPayoutParams,
   createRunParams,
-  listRunsParams,
   payoutNoParams,
-  runIdParams,
   type CreatePayoutParams,
   type CreateRunParams,
-  type ListRunsParams,
   type PayoutNoParams,
-  type RunIdParams,
-  type RunRecord,
 } from "../contracts/deduction-executor.contract";
-import { StoreMixin } from "../mixins/store.mixin";
 import { ClockMixin } from "../mixins/clock.mixin";
 import { RulesCacheMixin } from "../mixins/rules-cache.mixin";
 import { ChannelsMixin } from "../mixins/channels.mixin";
-import { jobTriggerEvent, PartitionedJobs, type JobContext, type JobRun } from "../mixins/partitioned-jobs.mixin";
+import { jobTriggerEvent, PartitionedJobs, type JobContext } from "../mixins/partitioned-jobs.mixin";
 
 const REPAIR_EVERY_MS = 15_000;
 const PAGE = 500;
@@ -75,7 +68,6 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
   return {
     name: "deduction-executor",
     mixins: [
-      StoreMixin({ collection: "runs", indexes: [{ field: "job" }, { field: "startedAt" }] }, cfg),
       ClockMixin(cfg.timeZone),
       RulesCacheMixin(),
       ChannelsMixin(cfg),
@@ -102,12 +94,6 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
       },
     },
     events: {
-      "jobs.progress": {
-        async handler(this: any, ctx: Context<JobRun>) {
-          if (ctx.params.service !== "deduction-executor") return;
-          await this.saveProgress(ctx.params).catch((err: Error) => this.logger.warn(`Could not save run progress: ${err.message}`));
-        },
-      },
       "rules.changed": {
         handler(this: any, ctx: Context<{ kind: string }>) {
           if (ctx.params.kind === "DEBIT_TIME_POINTS") this.timePointRules = null;
@@ -126,32 +112,10 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
           if (p.partitions?.some((x) => x >= cfg.partitions)) throw new DomainError("VALIDATION_ERROR", `partitions must be below ${cfg.partitions}`, { field: "partitions" });
           const runId = "RUN-" + crypto.randomBytes(8).toString("hex");
           const now = this.clock.iso();
-          const record: RunRecord = { _id: runId, runId, job: "debitSlot", trigger: "MANUAL", slotId, scope, status: "RUNNING", partitions: {}, totals: {}, startedAt: now, updatedAt: now };
-          await this.store.insert(record);
+          const record = await this.broker.call("ledger.openRun", { runId, job: "debitSlot", trigger: "MANUAL", slotId, scope, startedAt: now });
           // Every node running the executor runs its own partitions under this run id.
           await this.broker.broadcast(jobTriggerEvent(this.fullName), { job: "debitSlot", runId, partitions: p.partitions, meta: { slotId, scope, by: (ctx.meta as any)?.user?.name ?? "mesh" } });
-          return this.runView(record);
-        },
-      },
-      getRun: {
-        rest: "GET /runs/:runId",
-        params: runIdParams,
-        doc: { summary: "A run's progress: due, sent, succeeded, failed, unknown… per partition and in total", tags: ["runs"] },
-        async handler(this: any, ctx: Context<RunIdParams>) {
-          const run: RunRecord | null = await this.store.findById(ctx.params.runId);
-          if (!run) throw new DomainError("NOT_FOUND", `Run ${ctx.params.runId} not found`, { runId: ctx.params.runId });
-          return this.runView(run);
-        },
-      },
-      listRuns: {
-        rest: "GET /runs",
-        params: listRunsParams,
-        doc: { summary: "Runs, newest first", tags: ["runs"] },
-        async handler(this: any, ctx: Context<ListRunsParams>) {
-          const { page, pageSize, skip } = pageWindow(ctx.params);
-          const q = ctx.params.job ? { job: ctx.params.job } : {};
-          const [rows, total] = await Promise.all([this.store.find(q, { sort: { startedAt: -1 }, skip, limit: pageSize }), this.store.count(q)]);
-          return { rows: rows.map((r: RunRecord) => this.runView(r, false)), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
+          return record;
         },
       },
       createPayout: {
@@ -317,42 +281,6 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
             return Object.fromEntries(rows.map((r) => [r.channel, r.available]));
           },
         };
-      },
-      async saveProgress(this: any, run: JobRun) {
-        const now = this.clock.iso();
-        const set: Record<string, unknown> = { updatedAt: now };
-        for (const [p, prog] of Object.entries(run.partitions)) {
-          set[`partitions.${p}`] = { status: prog.status, processed: prog.processed, counters: prog.counters ?? {}, ...(prog.error ? { error: prog.error } : {}), nodeId: run.nodeId };
-        }
-        const existing: RunRecord | null = await this.store.findById(run.runId);
-        if (!existing) {
-          const record: RunRecord = { _id: run.runId, runId: run.runId, job: run.job, trigger: run.trigger, status: "RUNNING", partitions: {}, totals: {}, startedAt: now, updatedAt: now };
-          try {
-            await this.store.insert(record);
-          } catch (err: any) {
-            if (err?.code !== "DUPLICATE_KEY") throw err;
-          }
-        }
-        const saved: RunRecord | null = await this.store.updateOne({ _id: run.runId }, { $set: set });
-        if (!saved) return;
-        // Totals and status from every node's partitions.
-        const totals: Record<string, number> = { partitions: 0, done: 0, failed: 0, running: 0 };
-        for (const prog of Object.values(saved.partitions)) {
-          totals.partitions++;
-          if (prog.status === "DONE" || prog.status === "SKIPPED") totals.done++;
-          else if (prog.status === "FAILED") totals.failed++;
-          else totals.running++;
-          for (const [k, v] of Object.entries(prog.counters ?? {})) totals[k] = (totals[k] ?? 0) + v;
-        }
-        const finished = run.status !== "RUNNING" && totals.running === 0;
-        await this.store.updateOne(
-          { _id: run.runId },
-          { $set: { totals, status: finished ? (totals.failed ? "FAILED" : "DONE") : "RUNNING", ...(finished ? { finishedAt: now } : {}) } },
-        );
-      },
-      runView(run: RunRecord, withPartitions = true) {
-        const { _id: _ignored, partitions, ...rest } = run;
-        return withPartitions ? { ...rest, partitions } : rest;
       },
       async payoutView(this: any, payoutNo: string, result?: string, rejected?: unknown) {
         const trades: TradeLike[] = await this.broker.call("ledger.find", { query: { payoutNo } });

@@ -1,5 +1,6 @@
 /**
- * ledger — owns trades (debit and payout orders), flows (资金流水) and payout positions (头寸).
+ * ledger — owns trades (debit and payout orders), flows (资金流水), payout positions (头寸) and the
+ * progress records of debit runs (fed by the executors' `jobs.progress` events, from every node).
  *
  * Safety without locks:
  *   - a trade's number is its _id (unique) and the merchant order number sent to the channel;
@@ -39,6 +40,8 @@ import {
   type TransitionParams,
 } from "../contracts/ledger.contract";
 import { StoreMixin } from "../mixins/store.mixin";
+import type { JobRun } from "../mixins/partitioned-jobs.mixin";
+import { listRunsParams, runIdParams, type ListRunsParams, type RunIdParams, type RunRecord } from "../contracts/deduction-executor.contract";
 import { ClockMixin } from "../mixins/clock.mixin";
 
 export type TradeView = Omit<Trade, "_id" | "openKey">;
@@ -50,6 +53,19 @@ export function tradeView(t: Trade): TradeView {
 }
 
 const EVENT_OF: Partial<Record<TradeState, string>> = { SUCCESS: "trade.succeeded", FAILED: "trade.failed", UNKNOWN: "trade.unknown" };
+
+/** A run's totals: partition states, plus every counter summed over the partitions. */
+export function runTotals(partitions: RunRecord["partitions"]): Record<string, number> {
+  const totals: Record<string, number> = { partitions: 0, partitionsDone: 0, partitionsFailed: 0, partitionsRunning: 0 };
+  for (const prog of Object.values(partitions)) {
+    totals.partitions++;
+    if (prog.status === "DONE" || prog.status === "SKIPPED") totals.partitionsDone++;
+    else if (prog.status === "FAILED") totals.partitionsFailed++;
+    else totals.partitionsRunning++;
+    for (const [k, v] of Object.entries(prog.counters ?? {})) totals[k] = (totals[k] ?? 0) + v;
+  }
+  return totals;
+}
 
 export default function ledgerService(cfg: Config): ServiceSchema {
   return {
@@ -70,6 +86,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           more: [
             { collection: "flows", indexes: [{ field: "businessDate" }, { field: "planId" }, { field: "channel" }] },
             { collection: "positions" },
+            { collection: "runs", indexes: [{ field: "job" }, { field: "startedAt" }] },
           ],
         },
         cfg,
@@ -77,6 +94,14 @@ export default function ledgerService(cfg: Config): ServiceSchema {
       ClockMixin(cfg.timeZone),
     ],
     settings: { rest: "/" },
+    events: {
+      "jobs.progress": {
+        async handler(this: any, ctx: Context<JobRun>) {
+          if (ctx.params.service !== "deduction-executor") return;
+          await this.saveProgress(ctx.params).catch((err: Error) => this.logger.warn(`Could not save run progress: ${err.message}`));
+        },
+      },
+    },
     actions: {
       /** Open a trade in INIT. Idempotent on tradeNo; refused while another trade holds the same openKey. */
       open: {
@@ -298,6 +323,45 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           return { position: this.positionView(position), changed };
         },
       },
+      getRun: {
+        rest: "GET /runs/:runId",
+        params: runIdParams,
+        doc: { summary: "A run's progress: due, sent, succeeded, failed, unknown… per partition and in total", tags: ["runs"] },
+        async handler(this: any, ctx: Context<RunIdParams>) {
+          const run: RunRecord | null = await this.stores.runs.findById(ctx.params.runId);
+          if (!run) throw new DomainError("NOT_FOUND", `Run ${ctx.params.runId} not found`, { runId: ctx.params.runId });
+          return this.runView(run);
+        },
+      },
+      listRuns: {
+        rest: "GET /runs",
+        params: listRunsParams,
+        doc: { summary: "Runs, newest first", tags: ["runs"] },
+        async handler(this: any, ctx: Context<ListRunsParams>) {
+          const { page, pageSize, skip } = pageWindow(ctx.params);
+          const q = ctx.params.job ? { job: ctx.params.job } : {};
+          const [rows, total] = await Promise.all([this.stores.runs.find(q, { sort: { startedAt: -1 }, skip, limit: pageSize }), this.stores.runs.count(q)]);
+          return { rows: rows.map((r: RunRecord) => this.runView(r, false)), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
+        },
+      },
+      /** A manual run's record, made before its trigger goes out. */
+      openRun: {
+        visibility: "public",
+        params: {
+          $$strict: true,
+          runId: { type: "string", pattern: "^[A-Za-z0-9_-]{4,64}$" },
+          job: { type: "string", max: 32 },
+          trigger: { type: "enum", values: ["SCHEDULE", "MANUAL"] },
+          slotId: { type: "string", max: 32, optional: true },
+          scope: { type: "object", optional: true },
+          startedAt: { type: "string", max: 40 },
+        },
+        async handler(this: any, ctx: Context<Omit<RunRecord, "_id" | "status" | "partitions" | "totals" | "updatedAt">>) {
+          const record: RunRecord = { _id: ctx.params.runId, ...ctx.params, status: "RUNNING", partitions: {}, totals: {}, version: 0, updatedAt: ctx.params.startedAt };
+          await this.stores.runs.insert(record);
+          return this.runView(record);
+        },
+      },
       stats: {
         rest: "GET /trades-stats",
         params: { $$strict: true, date: { type: "string", pattern: "^\\d{4}-\\d{2}-\\d{2}$", optional: true } },
@@ -317,6 +381,43 @@ export default function ledgerService(cfg: Config): ServiceSchema {
       },
     },
     methods: {
+      /**
+       * Merge one node's progress of a run: its partitions are set, then the totals are recomputed from
+       * every node's partitions by compare-and-set on the record's version (nodes report concurrently).
+       */
+      async saveProgress(this: any, run: JobRun) {
+        const now = this.clock.iso();
+        const set: Record<string, unknown> = { updatedAt: now };
+        for (const [p, prog] of Object.entries(run.partitions)) {
+          set[`partitions.${p}`] = { status: prog.status, processed: prog.processed, counters: prog.counters ?? {}, ...(prog.error ? { error: prog.error } : {}), nodeId: run.nodeId };
+        }
+        if (!(await this.stores.runs.findById(run.runId))) {
+          const record: RunRecord = { _id: run.runId, runId: run.runId, job: run.job, trigger: run.trigger, status: "RUNNING", partitions: {}, totals: {}, startedAt: now, updatedAt: now, version: 0 };
+          try {
+            await this.stores.runs.insert(record);
+          } catch (err: any) {
+            if (err?.code !== "DUPLICATE_KEY") throw err;
+          }
+        }
+        await this.stores.runs.updateOne({ _id: run.runId }, { $set: set });
+        const requested = Array.isArray((run.meta as any)?.partitions) ? (run.meta as any).partitions.length : cfg.partitions;
+        for (let i = 0; i < 20; i++) {
+          const cur: RunRecord | null = await this.stores.runs.findById(run.runId);
+          if (!cur) return;
+          const totals = runTotals(cur.partitions);
+          const finished = totals.partitionsRunning === 0 && totals.partitions >= requested;
+          const status = finished ? (totals.partitionsFailed ? "FAILED" : "DONE") : "RUNNING";
+          const saved = await this.stores.runs.updateOne(
+            { _id: run.runId, version: cur.version },
+            { $set: { totals, status, version: cur.version + 1, ...(finished && !cur.finishedAt ? { finishedAt: now } : {}) } },
+          );
+          if (saved) return;
+        }
+      },
+      runView(run: RunRecord, withPartitions = true) {
+        const { _id: _ignored, partitions, ...rest } = run;
+        return withPartitions ? { ...rest, partitions } : rest;
+      },
       positionView(pos: Position) {
 
         const { _id, reservations, history, ...rest } = pos;

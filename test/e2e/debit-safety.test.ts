@@ -216,7 +216,7 @@ describe("bad input on the money paths: 4xx, nothing written", () => {
   const count = async () => ({
     bindings: await (node.broker.getLocalService("sign-bind") as any).store.count({}),
     trades: await (node.broker.getLocalService("ledger") as any).store.count({}),
-    runs: await (node.broker.getLocalService("deduction-executor") as any).store.count({}),
+    runs: await (node.broker.getLocalService("ledger") as any).stores.runs.count({}),
   });
 
   it.each([
