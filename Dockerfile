@@ -5,7 +5,7 @@ ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
-RUN useradd --system --uid 10001 repaymesh && mkdir -p /app/data && chown repaymesh /app/data
+RUN useradd --system --uid 10001 repaymesh && mkdir -p /app/data /app/banks && chown repaymesh /app/data /app/banks
 USER repaymesh
 EXPOSE 3000
 CMD ["node_modules/.bin/tsx", "bin/start.ts"]

@@ -41,6 +41,10 @@ export interface Config {
   staleTradeSeconds: number;
   /** How often partitioned jobs check leases and whether a job is due. */
   jobTickMs: number;
+  /** Partition lease time-to-live: a dead node's partitions are taken over after it. */
+  leaseTtlMs: number;
+  /** Where the simulated banks keep their journals; nodes of one cluster on one machine share it. */
+  simBanksDir?: string;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
   logFormat: "json" | "short" | "full";
 }
@@ -130,6 +134,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     simSeed: nonEmpty(env, "SIM_SEED") ?? "repaymesh",
     staleTradeSeconds: int(env, "STALE_TRADE_SECONDS", 60, 0, 86_400),
     jobTickMs: int(env, "JOB_TICK_MS", 1000, 20, 60_000),
+    leaseTtlMs: int(env, "LEASE_TTL_MS", 15_000, 300, 600_000),
+    simBanksDir: nonEmpty(env, "SIM_BANKS_DIR") ? path.resolve(env.SIM_BANKS_DIR as string) : undefined,
     apiKeys: nonEmpty(env, "REPAYMESH_API_KEYS") ? parseApiKeys(env.REPAYMESH_API_KEYS as string) : undefined,
     logLevel,
     logFormat,

@@ -12,10 +12,10 @@ import { createSimChannels } from "../channels";
 const registry = new Map<string, { channels: Map<string, PaymentChannel>; banks: Map<string, any> }>();
 
 export function channelsFor(cfg: Config) {
-  const key = `${cfg.dataDir}|${cfg.storePrefix}|${cfg.simSeed}`;
+  const key = `${cfg.simBanksDir ?? cfg.dataDir}|${cfg.storePrefix}|${cfg.simSeed}`;
   let set = registry.get(key);
   if (!set) {
-    set = createSimChannels({ seed: cfg.simSeed, dataDir: path.join(cfg.dataDir, "banks", cfg.storePrefix || "default") });
+    set = createSimChannels({ seed: cfg.simSeed, dataDir: cfg.simBanksDir ?? path.join(cfg.dataDir, "banks", cfg.storePrefix || "default") });
     registry.set(key, set);
   }
   return set;
@@ -23,7 +23,7 @@ export function channelsFor(cfg: Config) {
 
 /** Forget the process's simulated banks for a data folder (tests that start over). */
 export function dropChannels(cfg: Config) {
-  registry.delete(`${cfg.dataDir}|${cfg.storePrefix}|${cfg.simSeed}`);
+  registry.delete(`${cfg.simBanksDir ?? cfg.dataDir}|${cfg.storePrefix}|${cfg.simSeed}`);
 }
 
 export function ChannelsMixin(cfg: Config): Partial<ServiceSchema> {

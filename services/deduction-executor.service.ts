@@ -71,7 +71,7 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
       ClockMixin(cfg.timeZone),
       RulesCacheMixin(),
       ChannelsMixin(cfg),
-      PartitionedJobs({ partitions: cfg.partitions, redisUrl: cfg.redisUrl, lockNamespace: cfg.storePrefix || undefined }, { tickMs: opts.tickMs ?? cfg.jobTickMs, ttlMs: opts.ttlMs }),
+      PartitionedJobs({ partitions: cfg.partitions, redisUrl: cfg.redisUrl, lockNamespace: cfg.storePrefix || undefined }, { tickMs: opts.tickMs ?? cfg.jobTickMs, ttlMs: opts.ttlMs ?? cfg.leaseTtlMs }),
     ],
     dependencies: ["ledger", "schedule", "sign-bind", "rules"],
     settings: { rest: "/" },

@@ -46,9 +46,10 @@ import { ClockMixin } from "../mixins/clock.mixin";
 
 export type TradeView = Omit<Trade, "_id" | "openKey">;
 
+/** A trade as callers see it: the beneficiary's account number masked to its last four digits. */
 export function tradeView(t: Trade): TradeView {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { _id, openKey, ...rest } = t;
+  const { _id: _i, openKey: _k, ...rest } = t;
+  if (rest.beneficiary) rest.beneficiary = { ...rest.beneficiary, accountNo: "****" + rest.beneficiary.accountNo.slice(-4) };
   return rest;
 }
 
@@ -203,7 +204,8 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         },
         async handler(this: any, ctx: Context<{ query: Record<string, unknown>; limit?: number }>): Promise<TradeView[]> {
           const rows: Trade[] = await this.store.find(ctx.params.query, { sort: { createdAt: 1 }, limit: ctx.params.limit ?? 1000 });
-          return rows.map(tradeView);
+          // Internal (mesh only): unmasked, so the executor can compare a replayed payout with the first.
+          return rows.map(({ _id: _i, openKey: _k, ...t }) => t);
         },
       },
       get: {

@@ -101,6 +101,16 @@
     return fromScaled(total, scale);
   }
 
+  /** Compare two decimal strings exactly: -1, 0 or 1 (null when either is not a decimal). */
+  function decCmp(a, b) {
+    const x = String(a === undefined || a === null ? "" : a).trim();
+    const y = String(b === undefined || b === null ? "" : b).trim();
+    if (!DEC_RE.test(x) || !DEC_RE.test(y)) return null;
+    const scale = Math.max(scaleOf(x), scaleOf(y));
+    const d = toScaled(x, scale) - toScaled(y, scale);
+    return d < 0n ? -1 : d > 0n ? 1 : 0;
+  }
+
   /** Only for chart heights: a decimal string as a JS number. */
   function chartNumber(s) {
     const n = Number.parseFloat(String(s));
@@ -568,7 +578,8 @@
     const res = await api("GET", cfg.api, { query: Object.assign({}, cfg.fixedQuery || {}, current, { page, pageSize }) });
     const goPage = (p, size) => go(cfg.hashPath, Object.assign({}, current, { page: p, pageSize: size || pageSize }));
     clear(result);
-    append(result, [pager(res, goPage), table(cfg.columns, res.rows, { empty: cfg.empty }), res.totalPages > 1 ? pager(res, goPage) : null]);
+    const tableOpts = { empty: cfg.empty, rowClass: cfg.rowClass, footer: cfg.footer && res.rows.length ? cfg.footer(res.rows) : undefined };
+    append(result, [pager(res, goPage), table(cfg.columns, res.rows, tableOpts), res.totalPages > 1 ? pager(res, goPage) : null]);
     return res;
   }
 
@@ -607,6 +618,7 @@
 
   const routes = [];
   const charts = [];
+  const leaveHooks = [];
 
   /** RM.route("/plans/:planId", render(el, params, query), "plans") */
   function route(pattern, render, nav) {
@@ -645,6 +657,11 @@
     return c;
   }
 
+  /** Run fn when the current page is left (next render): stop timers, pollers. */
+  function onLeave(fn) {
+    leaveHooks.push(fn);
+  }
+
   let renderSeq = 0;
   async function render() {
     const main = document.getElementById("page");
@@ -655,6 +672,13 @@
         charts.pop().destroy();
       } catch {
         /* a chart of a page already gone */
+      }
+    }
+    while (leaveHooks.length) {
+      try {
+        leaveHooks.pop()();
+      } catch (err) {
+        console.error(err);
       }
     }
     clearBanner();
@@ -704,6 +728,7 @@
     link,
     money,
     decSum,
+    decCmp,
     chartNumber,
     dt,
     day,
@@ -740,6 +765,7 @@
     render,
     parseHash,
     trackChart,
+    onLeave,
     getPath,
   });
 })();

@@ -1,7 +1,8 @@
 /*
  * Dashboard: counts, plan principal by funder (bar), plans by repayment method (pie), orders per
  * creation day (trend), the business clock and node health — computed client-side from the list
- * endpoints. Without Chart.js the same numbers are shown as tables.
+ * endpoints; the day's debit results (by state, collected amount by channel, success rate) and
+ * payouts from /trades-stats. Without Chart.js the same numbers are shown as tables.
  */
 (function () {
   "use strict";
@@ -192,27 +193,174 @@
     );
   }
 
+  // ---------------------------------------------------------------- debit & payout statistics
+
+  const STATE_ORDER = ["INIT", "SENDING", "SUCCESS", "FAILED", "UNKNOWN"];
+  const STATE_COLOR = { INIT: "#7a869a", SENDING: "#2f6fde", SUCCESS: "#22a06b", FAILED: "#d6455d", UNKNOWN: "#e2a03f" };
+
+  /** Buckets "KIND:STATE" and "KIND:STATE:CHANNEL" → { byState: {STATE: {count, amount}}, byChannel: {STATE: {CH: {count, amount}}} } of one kind. */
+  function bucketsOf(stats, kind) {
+    const byState = {};
+    const byChannel = {};
+    for (const key of Object.keys((stats && stats.buckets) || {})) {
+      const parts = key.split(":");
+      if (parts[0] !== kind) continue;
+      const b = stats.buckets[key];
+      if (parts.length === 2) byState[parts[1]] = b;
+      else if (parts.length >= 3) {
+        byChannel[parts[1]] = byChannel[parts[1]] || {};
+        byChannel[parts[1]][parts.slice(2).join(":")] = b;
+      }
+    }
+    return { byState, byChannel };
+  }
+
+  function debitStats(stats, chosenDate) {
+    const dateInput = h("input", { type: "date", name: "date", value: chosenDate || (stats && stats.date) || "" });
+    const head = h(
+      "div",
+      { class: "card-head" },
+      h("h2", null, "Debit & payout statistics", stats ? " · " + stats.date : ""),
+      h(
+        "form",
+        {
+          class: "inline-form compact",
+          onsubmit: (e) => {
+            e.preventDefault();
+            RM.go("/dashboard", dateInput.value ? { date: dateInput.value } : {});
+          },
+        },
+        dateInput,
+        h("button", { type: "submit", class: "btn btn-small" }, "Show"),
+        chosenDate ? h("button", { type: "button", class: "btn btn-small", onclick: () => RM.go("/dashboard", {}) }, "Today") : null,
+      ),
+    );
+    const card = h("section", { class: "card", id: "debit-stats" }, head);
+    if (!stats) {
+      card.appendChild(h("p", { class: "muted" }, "Unavailable."));
+      return card;
+    }
+    const debit = bucketsOf(stats, "DEBIT");
+    const payout = bucketsOf(stats, "PAYOUT");
+    const cnt = (b, st) => (b.byState[st] ? b.byState[st].count : 0);
+    const amt = (b, st) => (b.byState[st] ? b.byState[st].amount : "0.00");
+    const debitTotal = STATE_ORDER.concat(Object.keys(debit.byState).filter((s) => !STATE_ORDER.includes(s))).reduce((a, st) => a + cnt(debit, st), 0);
+    const ok = cnt(debit, "SUCCESS");
+    const failed = cnt(debit, "FAILED");
+    const open = cnt(debit, "INIT") + cnt(debit, "SENDING") + cnt(debit, "UNKNOWN");
+    const finished = ok + failed;
+    const rate = finished ? Math.round((ok / finished) * 1000) / 10 + "%" : "—";
+
+    card.appendChild(
+      h(
+        "div",
+        { class: "stat-row" },
+        RM.stat("Debits", String(debitTotal), RM.link("#/trades?kind=DEBIT&date=" + stats.date, "view trades")),
+        RM.stat("Success rate", rate, finished ? ok + " of " + finished + " finished debits" : "no finished debit yet"),
+        RM.stat("Collected", RM.money(amt(debit, "SUCCESS")), ok + " successful debits"),
+        RM.stat("Failed", String(failed), RM.money(amt(debit, "FAILED"))),
+        RM.stat("Unknown / in flight", String(open), cnt(debit, "UNKNOWN") ? h("span", { class: "late" }, cnt(debit, "UNKNOWN") + " unknown — being queried") : "none unknown"),
+        RM.stat("Payouts paid", String(cnt(payout, "SUCCESS")), RM.money(amt(payout, "SUCCESS")) + (cnt(payout, "FAILED") ? " · " + cnt(payout, "FAILED") + " failed" : "")),
+      ),
+    );
+
+    const states = STATE_ORDER.concat(Object.keys(debit.byState).filter((s) => !STATE_ORDER.includes(s))).map((st) => ({ state: st, count: cnt(debit, st), amount: amt(debit, st) }));
+    const succ = debit.byChannel.SUCCESS || {};
+    const byChannel = Object.keys(succ)
+      .sort()
+      .map((ch) => ({ channel: ch, count: succ[ch].count, amount: succ[ch].amount }));
+
+    const bar = chartCard(
+      "Debits by state",
+      debitTotal ? debitTotal + " debits on " + stats.date : "No debits on " + stats.date,
+      (canvas) => {
+        RM.trackChart(
+          new Chart(canvas, {
+            type: "bar",
+            data: {
+              labels: states.map((s) => s.state),
+              datasets: [{ label: "Debits", data: states.map((s) => s.count), backgroundColor: states.map((s) => STATE_COLOR[s.state] || PALETTE[6]), borderRadius: 3 }],
+            },
+            options: {
+              animation: false,
+              maintainAspectRatio: false,
+              plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => states[ctx.dataIndex].count + " debits · " + RM.money(states[ctx.dataIndex].amount) } } },
+              scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+            },
+          }),
+        );
+      },
+      RM.table(
+        [
+          { label: "State", get: (s) => RM.badge(s.state) },
+          { label: "Debits", get: (s) => String(s.count), num: true },
+          { label: "Amount", get: (s) => RM.money(s.amount), num: true },
+        ],
+        states,
+        { empty: "No debits" },
+      ),
+    );
+    const pie = chartCard(
+      "Collected by channel",
+      byChannel.length ? "Successful debit amount · " + RM.money(amt(debit, "SUCCESS")) : "No successful debit on " + stats.date,
+      (canvas) => {
+        RM.trackChart(
+          new Chart(canvas, {
+            type: "pie",
+            data: {
+              labels: byChannel.map((c) => c.channel),
+              // Only the slice sizes are floats; labels and tooltips show the exact strings.
+              datasets: [{ data: byChannel.map((c) => RM.chartNumber(c.amount)), backgroundColor: byChannel.map((_c, i) => PALETTE[i % PALETTE.length]) }],
+            },
+            options: {
+              animation: false,
+              maintainAspectRatio: false,
+              plugins: {
+                legend: { position: "bottom", labels: { boxWidth: 12 } },
+                tooltip: { callbacks: { label: (ctx) => byChannel[ctx.dataIndex].channel + ": " + RM.money(byChannel[ctx.dataIndex].amount) + " · " + byChannel[ctx.dataIndex].count + " debits" } },
+              },
+            },
+          }),
+        );
+      },
+      RM.table(
+        [
+          { label: "Channel", get: (c) => c.channel },
+          { label: "Debits", get: (c) => String(c.count), num: true },
+          { label: "Collected", get: (c) => RM.money(c.amount), num: true },
+        ],
+        byChannel,
+        { empty: "No successful debits" },
+      ),
+    );
+    card.appendChild(h("div", { class: "grid-charts nested" }, bar, pie));
+    return card;
+  }
+
   RM.route(
     "/dashboard",
-    async (el) => {
+    async (el, _params, query) => {
       RM.append(el, [
         h("div", { class: "page-head" }, h("h1", null, "Dashboard"), h("button", { type: "button", class: "btn", onclick: () => RM.render() }, "Refresh")),
         h("div", { class: "loading" }, "Loading…"),
       ]);
-      const [ordersR, plansR, rulesR, clockR, healthR] = await Promise.allSettled([
+      const statsDate = /^\d{4}-\d{2}-\d{2}$/.test(query.date || "") ? query.date : undefined;
+      const [ordersR, plansR, rulesR, clockR, healthR, statsR] = await Promise.allSettled([
         RM.fetchAll("/orders", {}, MAX_PAGES),
         RM.fetchAll("/plans", {}, MAX_PAGES),
         RM.api("GET", "/rules", { query: { pageSize: 1 } }),
         RM.api("GET", "/test-clock"),
         RM.api("GET", "/health"),
+        RM.api("GET", "/trades-stats", { query: { date: statsDate } }),
       ]);
-      for (const r of [ordersR, plansR, rulesR, clockR, healthR]) if (r.status === "rejected" && r.reason && r.reason.status !== 401) RM.showError(r.reason);
+      for (const r of [ordersR, plansR, rulesR, clockR, healthR, statsR]) if (r.status === "rejected" && r.reason && r.reason.status !== 401) RM.showError(r.reason);
       if ([ordersR, plansR, rulesR, clockR].some((r) => r.status === "rejected" && r.reason && r.reason.status === 401)) return;
       const orders = ordersR.status === "fulfilled" ? ordersR.value : null;
       const plans = plansR.status === "fulfilled" ? plansR.value : null;
       const rules = rulesR.status === "fulfilled" ? rulesR.value : null;
       const clock = clockR.status === "fulfilled" ? clockR.value : null;
       const health = healthR.status === "fulfilled" ? healthR.value : null;
+      const stats = statsR.status === "fulfilled" ? statsR.value : null;
       if (clock) RM.setClock(clock);
       el.querySelector(".loading").remove();
 
@@ -255,24 +403,9 @@
       const byFunder = groupSum(planRows, (p) => p.funderId, (p) => p.totals && p.totals.principal);
       const byMethod = groupSum(planRows, (p) => p.repaymentMethod, (p) => p.totals && p.totals.principal);
       const perDay = orders ? ordersPerDay(orders.rows) : [];
+      el.appendChild(debitStats(stats, statsDate));
       el.appendChild(h("div", { class: "grid-charts" }, barByFunder(byFunder), pieByMethod(byMethod), trendByDay(perDay)));
-
-      el.appendChild(
-        h(
-          "div",
-          { class: "grid-3" },
-          clockCard(clock),
-          healthCard(health),
-          // ---- DEBIT STATS: placeholder. A later issue (deduction-executor / ledger) adds the daily
-          // debit-result report here: attempts, successes, failures by code, amounts by channel.
-          h(
-            "section",
-            { class: "card placeholder", id: "debit-stats" },
-            h("h2", null, "Debit & payout statistics"),
-            h("p", { class: "muted" }, "Daily debit results (success / failure by code and channel), payouts and money flows will appear here once the ledger and the deduction executor are deployed."),
-          ),
-        ),
-      );
+      el.appendChild(h("div", { class: "grid-3" }, clockCard(clock), healthCard(health)));
     },
     "dashboard",
   );

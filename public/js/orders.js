@@ -69,7 +69,7 @@
               ["Funder", o.funderId],
               ["Product", o.productCode],
               ["Plan", o.planId ? RM.link("#/plans/" + encodeURIComponent(o.planId), o.planId, "mono") : "—"],
-              o.bindingId ? ["Binding", o.bindingId] : null,
+              o.bindingId ? ["Binding", RM.link("#/bindings/" + encodeURIComponent(o.bindingId), o.bindingId, "mono")] : null,
               ["Status", RM.badge(o.status)],
               ["Created", RM.dt(o.createdAt)],
               ["Updated", RM.dt(o.updatedAt)],

@@ -1,4 +1,4 @@
-/* Plans: filterable paged list and plan detail with the installment table and totals. */
+/* Plans: filterable paged list and plan detail with the installment table, totals and the plan's trades. */
 (function () {
   "use strict";
 
@@ -117,7 +117,7 @@
               ["Funder", p.funderId],
               ["Product", p.productCode],
               ["Customer", p.customerId],
-              p.bindingId ? ["Binding", p.bindingId] : null,
+              p.bindingId ? ["Binding", RM.link("#/bindings/" + encodeURIComponent(p.bindingId), p.bindingId, "mono")] : null,
               ["Partition", String(p.partition)],
               ["Version", p.version !== undefined ? String(p.version) : null],
               ["Created", RM.dt(p.createdAt)],
@@ -145,6 +145,24 @@
         ),
         h("section", { class: "card" }, h("h2", null, "Installments (" + inst.length + ")"), installmentsTable(p)),
       ]);
+      const tradesBox = h(
+        "section",
+        { class: "card", id: "plan-trades" },
+        h("h2", null, "Trades ", RM.link("#/trades?planId=" + encodeURIComponent(p.planId), "all", "small")),
+        h("div", { class: "loading" }, "Loading…"),
+      );
+      el.appendChild(tradesBox);
+      try {
+        const res = await RM.api("GET", "/trades", { query: { planId: p.planId, pageSize: 100 } });
+        RM.clear(tradesBox);
+        RM.append(tradesBox, [
+          h("h2", null, "Trades (" + res.total + ")", res.total > res.rows.length ? [" · newest " + res.rows.length + " ", RM.link("#/trades?planId=" + encodeURIComponent(p.planId), "see all", "small")] : null),
+          RM.trades.tradesTable(res.rows, "No debit has been attempted for this plan yet", ["Plan / payout"]),
+        ]);
+      } catch (err) {
+        tradesBox.querySelector(".loading").textContent = "Could not load the trades: " + err.code;
+        if (err.status !== 401) RM.showError(err);
+      }
     },
     "plans",
   );

@@ -53,6 +53,53 @@ describe("web console", () => {
     for (const f of files) expect(() => new vm.Script(fs.readFileSync(path.join(PUBLIC, f), "utf8"), { filename: f })).not.toThrow();
   });
 
+  it("serves the collection & payout pages (runs, trades, flows, bindings, payouts, channels) as JavaScript", async () => {
+    const page = await get("/");
+    for (const f of ["js/trades.js", "js/runs.js", "js/bindings.js", "js/payouts.js", "js/channels.js"]) {
+      expect(page.text).toContain(`<script src="${f}"></script>`);
+      const asset = await get("/" + f);
+      expect({ f, status: asset.status }).toEqual({ f, status: 200 });
+      expect(asset.type).toMatch(/javascript/);
+      expect(() => new vm.Script(asset.text, { filename: f })).not.toThrow();
+    }
+  });
+
+  it("runs every page script in page order and registers the hash routes", () => {
+    const html = fs.readFileSync(path.join(PUBLIC, "index.html"), "utf8");
+    const scripts = [...html.matchAll(/<script src="([^"]+)"><\/script>/g)].map((m) => m[1]).filter((s) => !s.startsWith("/vendor/"));
+    const routes: string[] = [];
+    // A bare browser-like global: the scripts only define things at load time (no DOM work before boot).
+    const sandbox: Record<string, any> = {
+      console,
+      URLSearchParams,
+      setTimeout,
+      addEventListener: () => undefined,
+      document: { readyState: "loading", addEventListener: () => undefined },
+      location: { hash: "" },
+      localStorage: { getItem: () => null, setItem: () => undefined, removeItem: () => undefined },
+    };
+    sandbox.window = sandbox;
+    vm.createContext(sandbox);
+    for (const s of scripts) {
+      vm.runInContext(fs.readFileSync(path.join(PUBLIC, s), "utf8"), sandbox, { filename: s });
+      if (s === "js/core.js") {
+        const route = sandbox.RM.route;
+        sandbox.RM.route = (pattern: string, render: unknown, nav?: string) => {
+          routes.push(pattern);
+          return route(pattern, render, nav);
+        };
+      }
+    }
+    expect(routes).toEqual(
+      expect.arrayContaining(["/dashboard", "/plans/:planId", "/runs", "/runs/:runId", "/trades", "/trades/:tradeNo", "/flows", "/bindings", "/bindings/new", "/bindings/:bindingId", "/payouts", "/channels"]),
+    );
+    // "/bindings/new" must win over "/bindings/:bindingId" (first match wins).
+    expect(routes.indexOf("/bindings/new")).toBeLessThan(routes.indexOf("/bindings/:bindingId"));
+    expect(typeof sandbox.RM.onLeave).toBe("function");
+    expect(sandbox.RM.decCmp("10.5", "10.50")).toBe(0);
+    expect(sandbox.RM.decCmp("99999999999999999.01", "99999999999999999.1")).toBe(-1);
+  });
+
   it("answers the role probes the console header relies on without writing anything", async () => {
     const before = await node.http("GET", "/api/v1/rules-audit?pageSize=1", undefined, "admin");
     // viewer vs ops: an empty POST /rules is refused by authorization (403) or by validation (422)

@@ -1,10 +1,9 @@
-/** RepayMesh nodes as real child processes (`tsx bin/start.ts`), for mesh and crash tests. */
+/** RepayMesh nodes as real child processes (`node --import tsx bin/start.ts`), for mesh and crash tests. */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { KEYS } from "./node";
 
 const ROOT = path.resolve(__dirname, "../..");
-const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
 
 export interface NodeProcess {
   proc: ChildProcess;
@@ -14,7 +13,9 @@ export interface NodeProcess {
 }
 
 export function spawnNode(env: NodeJS.ProcessEnv): NodeProcess {
-  const proc = spawn(TSX, [path.join(ROOT, "bin", "start.ts")], {
+  // node itself with tsx as its loader: one process, so a kill -9 kills the node (the tsx CLI would
+  // run it as a child that outlives its parent).
+  const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "bin", "start.ts")], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
