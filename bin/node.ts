@@ -15,6 +15,7 @@ import scheduleService from "../services/schedule.service";
 import signBindService from "../services/sign-bind.service";
 import ledgerService from "../services/ledger.service";
 import deductionExecutorService from "../services/deduction-executor.service";
+import simBanksService from "../services/sim-banks.service";
 
 /** Every service this release ships, by name; SERVICES=… picks a subset. */
 export const SERVICE_FACTORIES: Record<string, { factory: (cfg: Config) => ServiceSchema; ownsData: boolean }> = {
@@ -25,6 +26,7 @@ export const SERVICE_FACTORIES: Record<string, { factory: (cfg: Config) => Servi
   "sign-bind": { factory: signBindService, ownsData: true },
   ledger: { factory: ledgerService, ownsData: true },
   "deduction-executor": { factory: (cfg) => deductionExecutorService(cfg), ownsData: false },
+  "sim-banks": { factory: simBanksService, ownsData: false },
   api: { factory: apiService, ownsData: false },
 };
 

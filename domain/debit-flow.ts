@@ -75,6 +75,8 @@ export interface FlowPorts {
   breaker(code: string): BreakerState;
   record(code: string, event: BreakerEvent): void;
   alert(message: string, data: Record<string, unknown>): void;
+  /** Debit attempts through a channel today, all cards (for the per-channel daily cap); approximate is fine. */
+  channelAttemptsToday?(code: string): Promise<number>;
   // payouts
   reserve?(p: { channel: string; tradeNo: string; amount: string }): Promise<unknown>;
   commit?(p: { channel: string; tradeNo: string; amount: string }): Promise<unknown>;
@@ -232,6 +234,13 @@ export async function debitPlan(
     }
     const dayTrades = (await ports.findTrades({ cardFingerprint: card.cardFingerprint, businessDate: ports.today(), kind: "DEBIT" })) as TradeLike[];
     const usage = usageOf(dayTrades);
+    if (settings.channelDailyAttemptCap !== undefined && ports.channelAttemptsToday) {
+      for (const c of settings.channels) {
+        const all = await ports.channelAttemptsToday(c.code);
+        const mine = usage.perChannel[c.code] ?? { amount: "0.00", cardAttempts: 0, attempts: 0 };
+        usage.perChannel[c.code] = { ...mine, attempts: Math.max(all, mine.attempts) };
+      }
+    }
     const tried = slotTrades.map((t) => t.channel);
     const decision = route({
       kind: "DEBIT",

@@ -9,13 +9,24 @@ import type { Config } from "../config";
 import type { PaymentChannel } from "../channels/channel";
 import { createSimChannels } from "../channels";
 
-const registry = new Map<string, { channels: Map<string, PaymentChannel>; banks: Map<string, any> }>();
+type ChannelSet = { channels: Map<string, PaymentChannel>; banks: Map<string, any>; clock: { nowMs(): number } | null };
+const registry = new Map<string, ChannelSet>();
 
-export function channelsFor(cfg: Config) {
+/**
+ * The simulated banks read the business clock of the node (so a test clock moves their days,
+ * statements and settle delays too); real time until a service with a clock has started.
+ */
+export function channelsFor(cfg: Config): ChannelSet {
   const key = `${cfg.simBanksDir ?? cfg.dataDir}|${cfg.storePrefix}|${cfg.simSeed}`;
   let set = registry.get(key);
   if (!set) {
-    set = createSimChannels({ seed: cfg.simSeed, dataDir: cfg.simBanksDir ?? path.join(cfg.dataDir, "banks", cfg.storePrefix || "default") });
+    const holder: ChannelSet = { channels: new Map(), banks: new Map(), clock: null };
+    const sim = createSimChannels({
+      seed: cfg.simSeed,
+      dataDir: cfg.simBanksDir ?? path.join(cfg.dataDir, "banks", cfg.storePrefix || "default"),
+      now: () => (holder.clock ? holder.clock.nowMs() : Date.now()),
+    });
+    set = Object.assign(holder, sim);
     registry.set(key, set);
   }
   return set;
@@ -32,6 +43,10 @@ export function ChannelsMixin(cfg: Config): Partial<ServiceSchema> {
       const set = channelsFor(cfg);
       this.channels = set.channels;
       this.simBanks = set.banks;
+    },
+    started(this: any) {
+      const set = channelsFor(cfg);
+      if (this.clock) set.clock = this.clock;
     },
   } as Partial<ServiceSchema>;
 }

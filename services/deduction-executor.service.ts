@@ -268,10 +268,24 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
           channel: (code) => this.channels.get(code),
           successRate: (code) => this.health.successRate(code, this.clock.nowMs()),
           breaker: (code) => this.health.breaker(code, this.clock.nowMs()),
-          record: (code, event: BreakerEvent) => this.health.record(code, event, this.clock.nowMs()),
+          record: (code, event: BreakerEvent) => {
+            this.health.record(code, event, this.clock.nowMs());
+            const hit = this.attemptCounts.get(`${code}|${this.clock.today()}`);
+            if (hit) hit.local++;
+          },
           alert: (message, data) => {
             this.logger.warn(`ALERT ${message}`);
             this.broker.emit("ops.alert", { message, ...data });
+          },
+          channelAttemptsToday: async (code) => {
+            // Counted by the ledger at most every 5 s per channel, plus what this node sent since.
+            const today = this.clock.today();
+            const key = `${code}|${today}`;
+            const hit = this.attemptCounts.get(key);
+            if (hit && this.clock.nowMs() - hit.at < 5000) return hit.count + hit.local;
+            const count: number = await call("ledger.count", { query: { kind: "DEBIT", channel: code, businessDate: today, state: { $ne: "INIT" } } });
+            this.attemptCounts.set(key, { at: this.clock.nowMs(), count, local: 0 });
+            return count;
           },
           reserve: (m) => call("ledger.reserve", m),
           commit: (m) => call("ledger.commit", m),
@@ -300,6 +314,7 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
     },
     created(this: any) {
       this.health = createChannelHealth(cfg);
+      this.attemptCounts = new Map();
       this.slotsStarted = new Set();
       this.timePointRules = null;
       this.timePointRulesAt = 0;

@@ -208,6 +208,13 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           return rows.map(({ _id: _i, openKey: _k, ...t }) => t);
         },
       },
+      count: {
+        visibility: "public",
+        params: { $$strict: true, query: { type: "object" } },
+        handler(this: any, ctx: Context<{ query: Record<string, unknown> }>): Promise<number> {
+          return this.store.count(ctx.params.query);
+        },
+      },
       get: {
         rest: "GET /trades/:tradeNo",
         params: tradeNoParams,

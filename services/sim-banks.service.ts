@@ -1,0 +1,152 @@
+/**
+ * sim-banks — the simulated banks A–D that ship with RepayMesh, for demos, tests and load runs:
+ * see and change how each behaves (success rate, failure mix, UNKNOWN rate and settle delay,
+ * latency, outage), open or fund test cards, and download a day's statement in the bank's own layout.
+ * A real bank adapter has none of this. Settings given in SIM_BANKS_CONFIG (JSON, per bank code)
+ * apply at start.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import type { ValidationSchema } from "fastest-validator";
+import type { Config } from "../config";
+import { DomainError } from "../domain/errors";
+import { ChannelsMixin } from "../mixins/channels.mixin";
+import { ClockMixin } from "../mixins/clock.mixin";
+import { amountRule, dateRule } from "../contracts/common";
+
+const codeRule = { type: "string", pattern: "^[A-Z0-9_]{1,16}$" } as const;
+const probability = { type: "number", min: 0, max: 1, optional: true } as const;
+
+interface ConfigureParams {
+  code: string;
+  successRate?: number;
+  unknownRate?: number;
+  unknownSettleMs?: number;
+  latencyMs?: { min: number; max: number };
+  outage?: boolean;
+  failureMix?: Record<string, number>;
+}
+const configureParams = {
+  $$strict: true,
+  code: codeRule,
+  successRate: probability,
+  unknownRate: probability,
+  unknownSettleMs: { type: "number", integer: true, min: 0, max: 7 * 86_400_000, optional: true },
+  latencyMs: { type: "object", strict: true, optional: true, props: { min: { type: "number", integer: true, min: 0, max: 60_000 }, max: { type: "number", integer: true, min: 0, max: 60_000 } } },
+  outage: { type: "boolean", optional: true },
+  failureMix: {
+    type: "object",
+    strict: true,
+    optional: true,
+    props: {
+      INSUFFICIENT_BALANCE: { type: "number", min: 0, optional: true },
+      CARD_FROZEN: { type: "number", min: 0, optional: true },
+      LIMIT_EXCEEDED: { type: "number", min: 0, optional: true },
+      CHANNEL_ERROR: { type: "number", min: 0, optional: true },
+    },
+  },
+} satisfies ValidationSchema<ConfigureParams>;
+
+interface AccountParams {
+  code: string;
+  cardNo: string;
+  balance: string;
+  frozen?: boolean;
+}
+const accountParams = {
+  $$strict: true,
+  code: codeRule,
+  cardNo: { type: "string", pattern: "^\\d{8,32}$" },
+  balance: amountRule,
+  frozen: { type: "boolean", optional: true },
+} satisfies ValidationSchema<AccountParams>;
+
+function view(bank: any) {
+  const c = bank.config;
+  return {
+    code: bank.code,
+    successRate: c.successRate,
+    unknownRate: c.unknownRate,
+    unknownSettleMs: c.unknownSettleMs,
+    latencyMs: c.latencyMs,
+    outage: c.outage,
+    failureMix: c.failureMix,
+    limits: c.limits,
+    fees: c.fees,
+    merchantBalance: bank.merchantBalance(),
+    trades: bank.trades().length,
+  };
+}
+
+export default function simBanksService(cfg: Config): ServiceSchema {
+  return {
+    name: "sim-banks",
+    mixins: [ClockMixin(cfg.timeZone), ChannelsMixin(cfg)],
+    settings: { rest: "/" },
+    actions: {
+      list: {
+        rest: "GET /sim-banks",
+        doc: { summary: "The simulated banks and how they behave", tags: ["sim-banks"] },
+        handler(this: any) {
+          return [...this.simBanks.values()].map(view);
+        },
+      },
+      configure: {
+        rest: "PUT /sim-banks/:code",
+        params: configureParams,
+        doc: { summary: "Change how a simulated bank behaves (success rate, UNKNOWN rate, latency, outage…)", tags: ["sim-banks"], role: "admin" },
+        handler(this: any, ctx: Context<ConfigureParams>) {
+          const { code, ...patch } = ctx.params;
+          const bank = this.bank(code);
+          if (patch.latencyMs && patch.latencyMs.min > patch.latencyMs.max) throw new DomainError("VALIDATION_ERROR", "latencyMs.min must not exceed max", { field: "latencyMs" });
+          bank.configure(patch);
+          this.logger.info(`Simulated bank ${code} reconfigured by ${(ctx.meta as any)?.user?.name ?? "mesh"}`);
+          return view(bank);
+        },
+      },
+      account: {
+        rest: "PUT /sim-banks/:code/accounts",
+        params: accountParams,
+        doc: { summary: "Open or fund a test card at a simulated bank (and freeze or unfreeze it)", tags: ["sim-banks"], role: "admin" },
+        handler(this: any, ctx: Context<AccountParams>) {
+          const { code, cardNo, balance, frozen } = ctx.params;
+          const bank = this.bank(code);
+          if (bank.hasAccount(cardNo)) bank.setBalance(cardNo, balance);
+          else bank.openAccount(cardNo, balance);
+          if (frozen === true) bank.freeze(cardNo);
+          if (frozen === false) bank.unfreeze(cardNo);
+          return { code, cardNo: "****" + cardNo.slice(-4), balance: bank.balanceOf(cardNo), frozen: bank.isFrozen(cardNo) };
+        },
+      },
+      statement: {
+        rest: "GET /sim-banks/:code/statement",
+        params: { $$strict: true, code: codeRule, date: dateRule },
+        doc: { summary: "A simulated bank's statement file for a business date, in its own CSV layout", tags: ["sim-banks"] },
+        async handler(this: any, ctx: Context<{ code: string; date: string }>) {
+          this.bank(ctx.params.code);
+          const csv: string = await this.channels.get(ctx.params.code).statement(ctx.params.date);
+          (ctx.meta as any).$responseType = "text/csv; charset=utf-8";
+          return csv;
+        },
+      },
+    },
+    methods: {
+      bank(this: any, code: string) {
+        const bank = this.simBanks.get(code);
+        if (!bank) throw new DomainError("NOT_FOUND", `No simulated bank ${code}`, { code });
+        return bank;
+      },
+    },
+    started(this: any) {
+      const raw = process.env.SIM_BANKS_CONFIG;
+      if (!raw) return;
+      let parsed: Record<string, Record<string, unknown>>;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        throw new DomainError("VALIDATION_ERROR", "SIM_BANKS_CONFIG must be JSON: { \"BANK_A\": { \"successRate\": 0.9 }, … }", { field: "SIM_BANKS_CONFIG" });
+      }
+      for (const [code, patch] of Object.entries(parsed)) this.bank(code).configure(patch);
+      this.logger.info(`Simulated banks configured from SIM_BANKS_CONFIG: ${Object.keys(parsed).join(", ")}`);
+    },
+  } as ServiceSchema;
+}
