@@ -51,7 +51,7 @@ export async function rawStoreLimit(n: number): Promise<number> {
 export async function benchDebits(plans = 2000): Promise<{ plans: number; debitsPerSec: number; rawLimitPerSec: number; ratio: number; setupSeconds: number }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "repaymesh-bench-debit-"));
   const key = "bench-admin-key-0123456789";
-  const node = await startNode({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "error", TEST_CLOCK: "1", REPAYMESH_API_KEYS: `bench:${key}:admin`, PARTITIONS: "64" });
+  const node = await startNode({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "error", TEST_CLOCK: "1", SIM_BANKS_JOURNAL: "off", REPAYMESH_API_KEYS: `bench:${key}:admin`, PARTITIONS: "64" });
   const call = (a: string, p: any) => node.broker.call(a, p, { meta: { user: { name: "bench", role: "admin" } } }) as Promise<any>;
   const banks: Map<string, any> = (node.broker.getLocalService("sign-bind") as any).simBanks;
   for (const b of banks.values()) b.configure({ successRate: 1, unknownRate: 0 });
@@ -74,7 +74,7 @@ export async function benchDebits(plans = 2000): Promise<{ plans: number; debits
     const run = await call("deduction-executor.createRun", { slotTime: "12:00" });
     let r: any;
     for (;;) {
-      r = await call("deduction-executor.getRun", { runId: run.runId });
+      r = await call("ledger.getRun", { runId: run.runId });
       if (r.status !== "RUNNING") break;
       await new Promise((res) => setTimeout(res, 20));
     }

@@ -45,6 +45,8 @@ export interface Config {
   leaseTtlMs: number;
   /** Where the simulated banks keep their journals; nodes of one cluster on one machine share it. */
   simBanksDir?: string;
+  /** SIM_BANKS_JOURNAL=off keeps the simulated banks in memory only (benchmarks: a bank's own disk is not ours to measure). */
+  simJournal: boolean;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
   logFormat: "json" | "short" | "full";
 }
@@ -135,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     staleTradeSeconds: int(env, "STALE_TRADE_SECONDS", 60, 0, 86_400),
     jobTickMs: int(env, "JOB_TICK_MS", 1000, 20, 60_000),
     leaseTtlMs: int(env, "LEASE_TTL_MS", 15_000, 300, 600_000),
+    simJournal: (env.SIM_BANKS_JOURNAL ?? "on").toLowerCase() !== "off",
     simBanksDir: nonEmpty(env, "SIM_BANKS_DIR") ? path.resolve(env.SIM_BANKS_DIR as string) : undefined,
     apiKeys: nonEmpty(env, "REPAYMESH_API_KEYS") ? parseApiKeys(env.REPAYMESH_API_KEYS as string) : undefined,
     logLevel,

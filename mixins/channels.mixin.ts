@@ -23,7 +23,7 @@ export function channelsFor(cfg: Config): ChannelSet {
     const holder: ChannelSet = { channels: new Map(), banks: new Map(), clock: null };
     const sim = createSimChannels({
       seed: cfg.simSeed,
-      dataDir: cfg.simBanksDir ?? path.join(cfg.dataDir, "banks", cfg.storePrefix || "default"),
+      ...(cfg.simJournal ? { dataDir: cfg.simBanksDir ?? path.join(cfg.dataDir, "banks", cfg.storePrefix || "default") } : {}),
       now: () => (holder.clock ? holder.clock.nowMs() : Date.now()),
     });
     set = Object.assign(holder, sim);

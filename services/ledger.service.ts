@@ -76,10 +76,10 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         {
           collection: "trades",
           indexes: [
+            // No index on low-cardinality fields (state, date): NeDB keeps each key's documents in an
+            // array, so every update of a trade would scan thousands of them.
             { field: "openKey", unique: true, sparse: true },
             { field: "planId" },
-            { field: "state" },
-            { field: "businessDate" },
             { field: "payoutNo" },
             { field: "cardFingerprint" },
             { field: "partition" },

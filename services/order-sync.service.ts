@@ -46,7 +46,7 @@ export default function orderSyncService(cfg: Config): ServiceSchema {
       StoreMixin(
         {
           collection: "orders",
-          indexes: [{ field: "key", unique: true }, { field: "status" }, { field: "funderId" }, { field: "customer.id" }],
+          indexes: [{ field: "key", unique: true }, { field: "customer.id" }],
         },
         cfg,
       ),

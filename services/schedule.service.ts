@@ -52,7 +52,7 @@ export default function scheduleService(cfg: Config): ServiceSchema {
       StoreMixin(
         {
           collection: "plans",
-          indexes: [{ field: "orderId" }, { field: "partition" }, { field: "customerId" }, { field: "funderId" }, { field: "nextDueDate" }],
+          indexes: [{ field: "orderId" }, { field: "partition" }, { field: "customerId" }], // none on low-cardinality fields (see ledger)
         },
         cfg,
       ),
