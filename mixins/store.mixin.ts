@@ -49,6 +49,20 @@ export interface Store<T extends Doc = Doc> {
   remove(query: Query): Promise<number>;
 }
 
+/** One page of a query: rows (mapped for the caller), total, page, pageSize, totalPages. */
+export async function findPage<T extends Doc, V>(
+  store: Store<T>,
+  query: Query,
+  params: { page?: number; pageSize?: number },
+  sort: Record<string, 1 | -1>,
+  map: (row: T) => V,
+): Promise<{ rows: V[]; total: number; page: number; pageSize: number; totalPages: number }> {
+  const page = params.page ?? 1;
+  const pageSize = params.pageSize ?? 20;
+  const [rows, total] = await Promise.all([store.find(query, { sort, skip: (page - 1) * pageSize, limit: pageSize }), store.count(query)]);
+  return { rows: rows.map(map), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
+}
+
 export interface StoreSettings {
   collection: string;
   indexes?: IndexSpec[];

@@ -53,6 +53,9 @@ export default function apiService(cfg: Config): ServiceSchema {
       logResponseData: null,
       log4XXResponses: false,
       optimizeOrder: true,
+      // Rebuild the REST aliases soon after services come and go (default 500 ms): a node that just
+      // started must not answer 404 for a route whose service is already up.
+      debounceTime: 50,
       routes: [
         {
           // Third-party browser code the console uses, served from node_modules (no CDN here).

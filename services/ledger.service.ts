@@ -17,7 +17,7 @@ import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { fmt, money, ZERO } from "../domain/money";
 import { assertTransition, isFinal, type TradeState } from "../domain/trade-state";
-import { pageWindow, type Page } from "../contracts/common";
+import type { Page } from "../contracts/common";
 import {
   adjustPositionParams,
   listFlowsParams,
@@ -39,7 +39,7 @@ import {
   type TradeNoParams,
   type TransitionParams,
 } from "../contracts/ledger.contract";
-import { StoreMixin } from "../mixins/store.mixin";
+import { findPage, StoreMixin } from "../mixins/store.mixin";
 import type { JobRun } from "../mixins/partitioned-jobs.mixin";
 import { listRunsParams, runIdParams, type ListRunsParams, type RunIdParams, type RunRecord } from "../contracts/deduction-executor.contract";
 import { ClockMixin } from "../mixins/clock.mixin";
@@ -230,14 +230,12 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         params: listTradesParams,
         doc: { summary: "Trades, filtered and paged", tags: ["trades"] },
         async handler(this: any, ctx: Context<ListTradesParams>): Promise<Page<TradeView>> {
-          const { page, pageSize, skip } = pageWindow(ctx.params);
           const q: Record<string, unknown> = {};
           for (const f of ["kind", "state", "planId", "channel", "slotId", "runId", "payoutNo", "needsReconciliation"] as const) {
             if (ctx.params[f] !== undefined) q[f] = ctx.params[f];
           }
           if (ctx.params.date) q.businessDate = ctx.params.date;
-          const [rows, total] = await Promise.all([this.store.find(q, { sort: { createdAt: -1, _id: 1 }, skip, limit: pageSize }), this.store.count(q)]);
-          return { rows: rows.map(tradeView), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
+          return findPage(this.store, q, ctx.params, { createdAt: -1, _id: 1 }, tradeView);
         },
       },
       flows: {
@@ -245,12 +243,9 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         params: listFlowsParams,
         doc: { summary: "Money flows (资金流水), one per successful trade", tags: ["trades"] },
         async handler(this: any, ctx: Context<ListFlowsParams>): Promise<Page<Omit<Flow, "_id">>> {
-          const { page, pageSize, skip } = pageWindow(ctx.params);
           const q: Record<string, unknown> = {};
           for (const f of ["kind", "channel", "planId", "businessDate"] as const) if (ctx.params[f] !== undefined) q[f] = ctx.params[f];
-          const [rows, total] = await Promise.all([this.stores.flows.find(q, { sort: { createdAt: -1, _id: 1 }, skip, limit: pageSize }), this.stores.flows.count(q)]);
-
-          return { rows: rows.map(({ _id, ...f }: Flow) => f), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
+          return findPage(this.stores.flows, q, ctx.params, { createdAt: -1, _id: 1 }, ({ _id: _i, ...f }: Flow) => f);
         },
       },
       positions: {
@@ -347,10 +342,8 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         params: listRunsParams,
         doc: { summary: "Runs, newest first", tags: ["runs"] },
         async handler(this: any, ctx: Context<ListRunsParams>) {
-          const { page, pageSize, skip } = pageWindow(ctx.params);
           const q = ctx.params.job ? { job: ctx.params.job } : {};
-          const [rows, total] = await Promise.all([this.stores.runs.find(q, { sort: { startedAt: -1 }, skip, limit: pageSize }), this.stores.runs.count(q)]);
-          return { rows: rows.map((r: RunRecord) => this.runView(r, false)), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
+          return findPage(this.stores.runs, q, ctx.params, { startedAt: -1 }, (r: RunRecord) => this.runView(r, false));
         },
       },
       /** A manual run's record, made before its trigger goes out. */

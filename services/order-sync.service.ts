@@ -12,7 +12,7 @@ import { DomainError } from "../domain/errors";
 import { validatePlanInput } from "../domain/amortization";
 import { contentHash, newOrder, orderKey } from "../domain/order";
 import { toPlanInput } from "../domain/plan";
-import { pageWindow, type Page } from "../contracts/common";
+import type { Page } from "../contracts/common";
 import {
   getOrderParams,
   listOrdersParams,
@@ -24,7 +24,7 @@ import {
   type SyncOrderParams,
 } from "../contracts/order-sync.contract";
 import type { CreatePlanParams } from "../contracts/schedule.contract";
-import { StoreMixin } from "../mixins/store.mixin";
+import { findPage, StoreMixin } from "../mixins/store.mixin";
 import { ClockMixin } from "../mixins/clock.mixin";
 
 export type OrderView = Omit<Order, "_id" | "key" | "contentHash"> & { orderId: string };
@@ -98,17 +98,12 @@ export default function orderSyncService(cfg: Config): ServiceSchema {
         params: listOrdersParams,
         doc: { summary: "Orders, filtered and paged", tags: ["orders"] },
         async handler(this: any, ctx: Context<ListOrdersParams>): Promise<Page<OrderView>> {
-          const { page, pageSize, skip } = pageWindow(ctx.params);
           const query: Record<string, unknown> = {};
           for (const f of ["source", "funderId", "productCode", "bizType", "status"] as const) {
             if (ctx.params[f] !== undefined) query[f] = ctx.params[f];
           }
           if (ctx.params.customerId) query["customer.id"] = ctx.params.customerId;
-          const [rows, total] = await Promise.all([
-            this.store.find(query, { sort: { createdAt: -1, _id: 1 }, skip, limit: pageSize }),
-            this.store.count(query),
-          ]);
-          return { rows: rows.map(orderView), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
+          return findPage(this.store, query, ctx.params, { createdAt: -1, _id: 1 }, orderView);
         },
       },
       /** Finish orders left PLANNING by a crash. Runs on a timer; callable by hand. */

@@ -29,7 +29,7 @@ import {
   type RulesChangedEvent,
   type UpdateRuleParams,
 } from "../contracts/rules.contract";
-import { StoreMixin } from "../mixins/store.mixin";
+import { findPage, StoreMixin } from "../mixins/store.mixin";
 import { ClockMixin } from "../mixins/clock.mixin";
 import defaults from "../config/defaults/rules.json";
 
@@ -125,16 +125,11 @@ export default function rulesService(cfg: Config): ServiceSchema {
         params: listRulesParams,
         doc: { summary: "Rule sets, filtered and paged", tags: ["rules"] },
         async handler(this: any, ctx: Context<ListRulesParams>): Promise<Page<RuleView>> {
-          const { page, pageSize, skip } = pageWindow(ctx.params);
           const query: Record<string, unknown> = {};
           if (ctx.params.kind) query.kind = ctx.params.kind;
           if (!ctx.params.includeDeleted) query.deleted = false;
           for (const f of ["bizType", "funderId", "productCode"] as const) if (ctx.params[f]) query[`scope.${f}`] = ctx.params[f];
-          const [rows, total] = await Promise.all([
-            this.store.find(query, { sort: { kind: 1, effectiveFrom: -1, _id: 1 }, skip, limit: pageSize }),
-            this.store.count(query),
-          ]);
-          return { rows: rows.map(ruleView), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
+          return findPage(this.store, query, ctx.params, { kind: 1, effectiveFrom: -1, _id: 1 }, ruleView);
         },
       },
       get: {

@@ -10,7 +10,7 @@ import { generateSchedule } from "../domain/amortization";
 import { buildPlan, dueScope, nextDue, toPlanInput } from "../domain/plan";
 import { allocate, applyAllocation, DEFAULT_ALLOCATION_ORDER } from "../domain/allocation";
 import { RulesCacheMixin } from "../mixins/rules-cache.mixin";
-import { pageWindow, type Page } from "../contracts/common";
+import type { Page } from "../contracts/common";
 import {
   applyRepaymentParams,
   createPlanParams,
@@ -28,7 +28,7 @@ import {
   type PlanGeneratedEvent,
   type PreviewParams,
 } from "../contracts/schedule.contract";
-import { StoreMixin } from "../mixins/store.mixin";
+import { findPage, StoreMixin } from "../mixins/store.mixin";
 import { ClockMixin } from "../mixins/clock.mixin";
 
 export type PlanSummary = Omit<Plan, "installments" | "_id" | "terms" | "appliedTrades"> & {
@@ -193,16 +193,11 @@ export default function scheduleService(cfg: Config): ServiceSchema {
         params: listPlansParams,
         doc: { summary: "Plans, filtered and paged (summaries without installments)", tags: ["plans"] },
         async handler(this: any, ctx: Context<ListPlansParams>): Promise<Page<PlanSummary>> {
-          const { page, pageSize, skip } = pageWindow(ctx.params);
           const query: Record<string, unknown> = {};
           for (const f of ["funderId", "productCode", "bizType", "customerId", "status", "partition", "source"] as const) {
             if (ctx.params[f] !== undefined) query[f] = ctx.params[f];
           }
-          const [rows, total] = await Promise.all([
-            this.store.find(query, { sort: { createdAt: -1, _id: 1 }, skip, limit: pageSize }),
-            this.store.count(query),
-          ]);
-          return { rows: rows.map((p: Plan) => this.summary(p)), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
+          return findPage(this.store, query, ctx.params, { createdAt: -1, _id: 1 }, (p: Plan) => this.summary(p));
         },
       },
     },

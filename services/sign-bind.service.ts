@@ -15,7 +15,7 @@ import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { decrypt, deriveKey, encrypt, fingerprint, maskCard, maskIdNo } from "../domain/card";
 import { maskMobile } from "../domain/auth";
-import { pageWindow, type Page } from "../contracts/common";
+import type { Page } from "../contracts/common";
 import {
   bindingIdParams,
   confirmBindingParams,
@@ -30,7 +30,7 @@ import {
   type ListBindingsParams,
 } from "../contracts/sign-bind.contract";
 import type { PaymentChannel } from "../channels/channel";
-import { StoreMixin } from "../mixins/store.mixin";
+import { findPage, StoreMixin } from "../mixins/store.mixin";
 import { ClockMixin } from "../mixins/clock.mixin";
 import { ChannelsMixin } from "../mixins/channels.mixin";
 
@@ -189,12 +189,10 @@ export default function signBindService(cfg: Config): ServiceSchema {
         params: listBindingsParams,
         doc: { summary: "Bindings, e.g. a customer's", tags: ["bindings"] },
         async handler(this: any, ctx: Context<ListBindingsParams>): Promise<Page<BindingView>> {
-          const { page, pageSize, skip } = pageWindow(ctx.params);
           const q: Record<string, unknown> = {};
           if (ctx.params.customerId) q.customerId = ctx.params.customerId;
           if (ctx.params.status) q.status = ctx.params.status;
-          const [rows, total] = await Promise.all([this.store.find(q, { sort: { createdAt: -1, _id: 1 }, skip, limit: pageSize }), this.store.count(q)]);
-          return { rows: rows.map(bindingView), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
+          return findPage(this.store, q, ctx.params, { createdAt: -1, _id: 1 }, bindingView);
         },
       },
       /** Internal: the active agreements usable for a plan's debit (its binding, or the customer's newest active one). */

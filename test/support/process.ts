@@ -57,7 +57,8 @@ export async function waitForServicesOver(port: number, services: string[], node
     try {
       const h = await api(port, "GET", "/api/v1/health");
       last = h.body;
-      if (h.status === 200 && services.every((s) => h.body.services.includes(s))) return h.body;
+      // Listed in health, and the gateway's routes built (an authenticated list answers 200).
+      if (h.status === 200 && services.every((s) => h.body.services.includes(s)) && (await api(port, "GET", "/api/v1/rules")).status === 200) return h.body;
     } catch (err) {
       last = err;
     }
