@@ -199,11 +199,13 @@ export async function debitPlan(
   const report: DebitReport = { planId: item.planId, result: "NO_CHANNEL", trades: [], sent: 0 };
   const nowMs = ports.nowMs();
 
+  // One read of the plan's trades serves both checks below (a plan has a few trades a month).
+  let planTrades = await ports.findTrades({ planId: item.planId, kind: "DEBIT" });
   // An open trade for the plan blocks everything: a stale INIT is failed first (never sent).
-  const open = await ports.findTrades({ openKey: item.planId });
-  for (const t of open) {
+  for (const t of planTrades.filter((x) => x.state === "INIT" || x.state === "SENDING" || x.state === "UNKNOWN")) {
     if (t.state === "INIT" && ageMs(t.createdAt, nowMs) > timings.staleInitMs) {
       await ports.transition({ tradeNo: t.tradeNo, from: "INIT", to: "FAILED", failure: { reason: "STALE_INIT", side: "CHANNEL" }, note: "opened but never sent" });
+      planTrades = await ports.findTrades({ planId: item.planId, kind: "DEBIT" });
     } else {
       report.result = "IN_FLIGHT";
       report.trades.push(t.tradeNo);
@@ -218,7 +220,8 @@ export async function debitPlan(
   }
 
   for (let hop = 0; hop < 8; hop++) {
-    const slotTrades = await ports.findTrades({ planId: item.planId, slotId });
+    if (hop > 0) planTrades = await ports.findTrades({ planId: item.planId, kind: "DEBIT" });
+    const slotTrades = planTrades.filter((t) => t.slotId === slotId);
     if (slotTrades.some((t) => t.state === "SUCCESS")) {
       report.result = report.sent ? "SUCCEEDED" : "ALREADY_COLLECTED";
       return report;

@@ -236,11 +236,23 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
           ctx.runId,
           settings,
           this.ports(),
-          () => this.broker.call("sign-bind.agreements", { bindingId: item.bindingId, customerId: item.customerId }),
+          () => this.agreementsOf(item),
           timings,
         );
         counters.sent += report.sent;
         counters[RESULT_COUNTER[report.result]]++;
+      },
+      /** The card's active agreements, cached a few seconds (a run asks once per plan; an unbind shows within seconds and the bank refuses an ended agreement anyway). */
+      agreementsOf(this: any, item: DueItem) {
+        const key = `${item.bindingId ?? ""}|${item.customerId}`;
+        const now = Date.now();
+        const hit = this.agreementCache.get(key);
+        if (hit && now - hit.at < 5000) return hit.value;
+        const value = this.broker.call("sign-bind.agreements", { bindingId: item.bindingId, customerId: item.customerId });
+        if (this.agreementCache.size > 50_000) this.agreementCache.clear();
+        this.agreementCache.set(key, { at: now, value });
+        value.catch(() => this.agreementCache.delete(key));
+        return value;
       },
       async repairPartition(this: any, partition: number) {
         const open: TradeLike[] = await this.broker.call("ledger.find", { query: { partition, state: { $in: ["INIT", "SENDING", "UNKNOWN"] } }, limit: 5000 });
@@ -315,6 +327,7 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
     created(this: any) {
       this.health = createChannelHealth(cfg);
       this.attemptCounts = new Map();
+      this.agreementCache = new Map();
       this.slotsStarted = new Set();
       this.timePointRules = null;
       this.timePointRulesAt = 0;
