@@ -60,6 +60,7 @@ export function moveClock(state: ClockState, move: ClockMove, realNow: number, t
 /** A clock bound to a time zone, reading a state that the clock service keeps current. */
 export class BusinessClock {
   private state: ClockState = SYSTEM_CLOCK;
+  private day: { start: number; end: number; date: string } | null = null;
   constructor(
     readonly timeZone: string,
     private readonly realNow: () => number = Date.now,
@@ -89,9 +90,14 @@ export class BusinessClock {
     return this.now().toISOString();
   }
 
-  /** The business date (YYYY-MM-DD) in the business time zone. */
+  /** The business date (YYYY-MM-DD) in the business time zone (the day's bounds are cached: hot path). */
   today(): string {
-    return DateTime.fromMillis(this.nowMs(), { zone: this.timeZone }).toISODate() as string;
+    const now = this.nowMs();
+    const d = this.day;
+    if (d && now >= d.start && now < d.end) return d.date;
+    const dt = DateTime.fromMillis(now, { zone: this.timeZone });
+    this.day = { start: dt.startOf("day").toMillis(), end: dt.endOf("day").toMillis() + 1, date: dt.toISODate() as string };
+    return this.day.date;
   }
 
   /** Local wall time HH:mm in the business time zone. */
