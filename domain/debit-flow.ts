@@ -75,8 +75,10 @@ export interface FlowPorts {
   breaker(code: string): BreakerState;
   record(code: string, event: BreakerEvent): void;
   alert(message: string, data: Record<string, unknown>): void;
-  /** Debit attempts through a channel today, all cards (for the per-channel daily cap); approximate is fine. */
+  /** Debit attempts through a channel today, all cards (for the per-channel daily cap). */
   channelAttemptsToday?(code: string): Promise<number>;
+  /** Take one of a channel's attempts for today if under the cap (synchronous: no two callers take the last one). */
+  takeChannelAttempt?(code: string, cap: number): boolean;
   // payouts
   reserve?(p: { channel: string; tradeNo: string; amount: string }): Promise<unknown>;
   commit?(p: { channel: string; tradeNo: string; amount: string }): Promise<unknown>;
@@ -219,6 +221,7 @@ export async function debitPlan(
     return report;
   }
 
+  const capped: string[] = [];
   for (let hop = 0; hop < 8; hop++) {
     if (hop > 0) planTrades = await ports.findTrades({ planId: item.planId, kind: "DEBIT" });
     const slotTrades = planTrades.filter((t) => t.slotId === slotId);
@@ -244,7 +247,7 @@ export async function debitPlan(
         usage.perChannel[c.code] = { ...mine, attempts: Math.max(all, mine.attempts) };
       }
     }
-    const tried = slotTrades.map((t) => t.channel);
+    const tried = [...slotTrades.map((t) => t.channel), ...capped];
     const decision = route({
       kind: "DEBIT",
       amount: item.amount,
@@ -260,9 +263,15 @@ export async function debitPlan(
     });
     const pick = decision.candidates[0];
     if (!pick) {
-      report.rejected = decision.rejected;
+      report.rejected = [...decision.rejected, ...capped.map((code) => ({ code, reason: "CHANNEL_DAILY_ATTEMPT_CAP" as const }))].filter(
+        (r, i, all) => all.findIndex((x) => x.code === r.code) === i,
+      );
       if (!report.sent) report.result = "NO_CHANNEL";
       return report;
+    }
+    if (settings.channelDailyAttemptCap !== undefined && ports.takeChannelAttempt && !ports.takeChannelAttempt(pick.code, settings.channelDailyAttemptCap)) {
+      capped.push(pick.code); // another plan took the channel's last attempt meanwhile
+      continue;
     }
     const channel = ports.channel(pick.code) as PaymentChannel;
     const agreementNo = card.agreements.find((a) => a.channel === pick.code)?.agreementNo as string;

@@ -280,24 +280,32 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
           channel: (code) => this.channels.get(code),
           successRate: (code) => this.health.successRate(code, this.clock.nowMs()),
           breaker: (code) => this.health.breaker(code, this.clock.nowMs()),
-          record: (code, event: BreakerEvent) => {
-            this.health.record(code, event, this.clock.nowMs());
-            const hit = this.attemptCounts.get(`${code}|${this.clock.today()}`);
-            if (hit) hit.local++;
-          },
+          record: (code, event: BreakerEvent) => this.health.record(code, event, this.clock.nowMs()),
           alert: (message, data) => {
             this.logger.warn(`ALERT ${message}`);
             this.broker.emit("ops.alert", { message, ...data });
           },
           channelAttemptsToday: async (code) => {
-            // Counted by the ledger at most every 5 s per channel, plus what this node sent since.
-            const today = this.clock.today();
-            const key = `${code}|${today}`;
-            const hit = this.attemptCounts.get(key);
-            if (hit && this.clock.nowMs() - hit.at < 5000) return hit.count + hit.local;
-            const count: number = await call("ledger.count", { query: { kind: "DEBIT", channel: code, businessDate: today, state: { $ne: "INIT" } } });
-            this.attemptCounts.set(key, { at: this.clock.nowMs(), count, local: 0 });
-            return count;
+            // Counted by the ledger once per channel and day on this node, then kept by takeChannelAttempt.
+            const key = `${code}|${this.clock.today()}`;
+            let entry = this.attemptCounts.get(key);
+            if (!entry) {
+              const created: { count: number; ready: Promise<void> } = { count: 0, ready: Promise.resolve() };
+              created.ready = call("ledger.count", { query: { kind: "DEBIT", channel: code, businessDate: this.clock.today(), state: { $ne: "INIT" } } }).then((n: number) => {
+                created.count += n;
+              });
+              this.attemptCounts.set(key, created);
+              entry = created;
+            }
+            await entry.ready;
+            return entry.count;
+          },
+          takeChannelAttempt: (code, cap) => {
+            const entry = this.attemptCounts.get(`${code}|${this.clock.today()}`);
+            if (!entry) return true;
+            if (entry.count >= cap) return false;
+            entry.count++;
+            return true;
           },
           reserve: (m) => call("ledger.reserve", m),
           commit: (m) => call("ledger.commit", m),
