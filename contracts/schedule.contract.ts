@@ -53,7 +53,8 @@ export const planTermsRules = {
 export type PreviewParams = PlanTerms;
 export const previewParams = { $$strict: true, ...planTermsRules } satisfies ValidationSchema<PreviewParams>;
 
-export interface CreatePlanParams extends PlanTerms {
+/** Whose plan it is: the order it came from, the business, the funder, the borrower. */
+export interface PlanOwner {
   planId: string;
   orderId: string;
   source: string;
@@ -64,6 +65,8 @@ export interface CreatePlanParams extends PlanTerms {
   customerId: string;
   bindingId?: string;
 }
+
+export interface CreatePlanParams extends PlanTerms, PlanOwner {}
 export const createPlanParams = {
   $$strict: true,
   ...planTermsRules,
@@ -127,17 +130,8 @@ export interface Installment {
   status: InstallmentStatus;
 }
 
-export interface Plan {
+export interface Plan extends PlanOwner {
   _id: string;
-  planId: string;
-  orderId: string;
-  source: string;
-  orderNo: string;
-  bizType: BizType;
-  funderId: string;
-  productCode: string;
-  customerId: string;
-  bindingId?: string;
   partition: number;
   terms: PlanTerms;
   status: PlanStatus;

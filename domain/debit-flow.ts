@@ -186,6 +186,31 @@ export function usageOf(trades: readonly TradeLike[]): { perChannel: Record<stri
 }
 
 /**
+ * Claim a trade INIT → SENDING (only one caller wins, so only one sends), send it, feed the channel's
+ * health, and record the outcome. Returns null when someone else claimed it.
+ */
+async function claimSendRecord(
+  tradeNo: string,
+  channelCode: string,
+  send: () => Promise<PaymentOutcome>,
+  settings: Pick<ChannelSettingsContent, "unknownQueryBackoffMinutes">,
+  ports: FlowPorts,
+): Promise<{ outcome: PaymentOutcome; state: TradeState; trade: TradeLike } | null> {
+  const claimed = await ports.transition({ tradeNo, from: "INIT", to: "SENDING" });
+  if (!claimed.changed) return null;
+  const outcome = await send();
+  const event = breakerEventOf(outcome);
+  if (event) ports.record(channelCode, event);
+  const t = transitionFor(outcome);
+  const to = t.to as TradeState;
+  const recorded =
+    to === "UNKNOWN"
+      ? await ports.transition({ tradeNo, from: "SENDING", to, nextQueryAt: nextQueryAt(ports.nowMs(), 0, settings.unknownQueryBackoffMinutes) ?? undefined })
+      : await ports.transition({ tradeNo, from: "SENDING", to, channelRef: t.channelRef, failure: t.failure });
+  return { outcome, state: to, trade: recorded.trade };
+}
+
+/**
  * Debit one plan in one slot: route, open, send, record, apply; on a channel-side failure move on
  * to the next channel in the same slot; on a borrower-side one stop until the next slot.
  */
@@ -310,31 +335,24 @@ export async function debitPlan(
       if (opened.trade.state !== "FAILED") return report;
       continue;
     }
-    const claimed = await ports.transition({ tradeNo, from: "INIT", to: "SENDING" });
-    if (!claimed.changed) {
+    const sent = await claimSendRecord(tradeNo, pick.code, () => channel.debit({ tradeNo, agreementNo, amount: item.amount, memo: `plan ${item.planId}` }), settings, ports);
+    if (!sent) {
       report.result = "IN_FLIGHT";
       return report;
     }
-    const outcome = await channel.debit({ tradeNo, agreementNo, amount: item.amount, memo: `plan ${item.planId}` });
     report.sent++;
-    const event = breakerEventOf(outcome);
-    if (event) ports.record(pick.code, event);
-    const t = transitionFor(outcome);
-    if (t.to === "UNKNOWN") {
-      await ports.transition({ tradeNo, from: "SENDING", to: "UNKNOWN", nextQueryAt: nextQueryAt(ports.nowMs(), 0, settings.unknownQueryBackoffMinutes) ?? undefined });
+    if (sent.state === "UNKNOWN") {
       report.result = "UNKNOWN";
       return report;
     }
-    await ports.transition({ tradeNo, from: "SENDING", to: t.to as TradeState, channelRef: t.channelRef, failure: t.failure });
-    if (t.to === "SUCCESS") {
+    if (sent.state === "SUCCESS") {
       await ports.applyRepayment({ planId: item.planId, tradeNo, amount: item.amount });
       await ports.markApplied(tradeNo);
       report.result = "SUCCEEDED";
       return report;
     }
     report.result = "FAILED";
-    const step = nextStep(outcome);
-    if (step !== "TRY_NEXT_CHANNEL") return report;
+    if (nextStep(sent.outcome) !== "TRY_NEXT_CHANNEL") return report;
   }
   return report;
 }
@@ -495,21 +513,19 @@ export async function payout(req: PayoutRequestInput, settings: ChannelSettingsC
       }
       throw err;
     }
-    const claimed = await ports.transition({ tradeNo, from: "INIT", to: "SENDING" });
-    if (!claimed.changed) return { result: "IN_FLIGHT", trades };
     const channel = ports.channel(pick.code) as PaymentChannel;
-    const outcome = await channel.payout({ tradeNo, accountNo: req.beneficiary.accountNo, accountName: req.beneficiary.accountName, amount: req.amount, memo: req.purpose });
-    const event = breakerEventOf(outcome);
-    if (event) ports.record(pick.code, event);
-    const t = transitionFor(outcome);
-    if (t.to === "UNKNOWN") {
-      await ports.transition({ tradeNo, from: "SENDING", to: "UNKNOWN", nextQueryAt: nextQueryAt(ports.nowMs(), 0, settings.unknownQueryBackoffMinutes) ?? undefined });
-      return { result: "UNKNOWN", trades };
-    }
-    const done = await ports.transition({ tradeNo, from: "SENDING", to: t.to as TradeState, channelRef: t.channelRef, failure: t.failure });
-    await settlePosition(done.trade, ports);
-    if (t.to === "SUCCESS") return { result: "SUCCEEDED", trades };
-    if (nextStep(outcome) !== "TRY_NEXT_CHANNEL") return { result: "FAILED", trades };
+    const sent = await claimSendRecord(
+      tradeNo,
+      pick.code,
+      () => channel.payout({ tradeNo, accountNo: req.beneficiary.accountNo, accountName: req.beneficiary.accountName, amount: req.amount, memo: req.purpose }),
+      settings,
+      ports,
+    );
+    if (!sent) return { result: "IN_FLIGHT", trades };
+    if (sent.state === "UNKNOWN") return { result: "UNKNOWN", trades };
+    await settlePosition(sent.trade, ports);
+    if (sent.state === "SUCCESS") return { result: "SUCCEEDED", trades };
+    if (nextStep(sent.outcome) !== "TRY_NEXT_CHANNEL") return { result: "FAILED", trades };
   }
   return { result: "FAILED", trades };
 }
