@@ -4,6 +4,7 @@
  */
 import { sameAmount } from "./amounts";
 import type { DeclineReason, FailureSide, PaymentOutcome, QueryOutcome, SignFailure } from "./channel";
+import type { StatementFile } from "./wire-channel";
 
 export type CodeMeaning =
   | { kind: "SUCCESS" }
@@ -161,4 +162,11 @@ export function signFailure(a: WireAnswer): SignFailure {
     default:
       return assertNever(m, "code meaning");
   }
+}
+
+/** A statement download's answer: the file when the bank says success, else why not (ask again later). */
+export function statementFile(a: WireAnswer, content: () => string): StatementFile {
+  const m = a.meaning;
+  if (m?.kind === "SUCCESS") return { ok: true, csv: content() };
+  return { ok: false, kind: m?.kind === "UNAVAILABLE" ? "UNAVAILABLE" : "UNKNOWN", bankCode: a.bankCode, message: a.message };
 }

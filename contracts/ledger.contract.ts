@@ -1,7 +1,7 @@
 /** ledger: trades (debit and payout orders), money flows (资金流水) and payout positions (头寸). */
 import type { ValidationSchema } from "fastest-validator";
 import type { TradeState } from "../domain/trade-state";
-import { amountRule, dateRule, idRule, optionalDateRule, optionalIdRule, pageRules, type PageParams } from "./common";
+import { amountRule, optionalDateRule, optionalIdRule, pageRules, type PageParams } from "./common";
 
 export type TradeKind = "DEBIT" | "PAYOUT";
 
@@ -243,5 +243,3 @@ export const positionMoveParams = {
   amount: amountRule,
 } satisfies ValidationSchema<PositionMoveParams>;
 
-export const dailyParams = { $$strict: true, date: dateRule, kind: { type: "enum", values: ["DEBIT", "PAYOUT"], optional: true } } as const;
-export { idRule };

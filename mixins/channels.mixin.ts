@@ -32,10 +32,6 @@ export function channelsFor(cfg: Config): ChannelSet {
   return set;
 }
 
-/** Forget the process's simulated banks for a data folder (tests that start over). */
-export function dropChannels(cfg: Config) {
-  registry.delete(`${cfg.simBanksDir ?? cfg.dataDir}|${cfg.storePrefix}|${cfg.simSeed}`);
-}
 
 export function ChannelsMixin(cfg: Config): Partial<ServiceSchema> {
   return {

@@ -2,13 +2,15 @@
  * Builds the OpenAPI 3 document from the action definitions in the registry (their `rest`,
  * `params` and `doc`), so it never drifts from what the gateway serves.
  */
+import type { ActionDoc } from "../contracts/common";
+
 type Rule = Record<string, any>;
 
 export interface ActionInfo {
   name: string;
   rest?: string | string[];
   params?: Record<string, any>;
-  doc?: { summary?: string; description?: string; tags?: string[]; role?: string };
+  doc?: Partial<ActionDoc>;
 }
 
 export function ruleToJsonSchema(rule: Rule | string | undefined): Record<string, unknown> {

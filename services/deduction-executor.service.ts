@@ -130,7 +130,7 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
             throw new DomainError("PAYOUT_CONFLICT", `Payout ${p.payoutNo} was requested with different content`, { payoutNo: p.payoutNo });
           }
           const settings = await this.channelSettings({});
-          const res = await payout({ ...p, partition: partitionOf(p.payoutNo, cfg.partitions) }, settings, this.ports());
+          const res = await payout({ ...p, partition: partitionOf(p.payoutNo, cfg.partitions) }, settings, this.flowPorts);
           return this.payoutView(p.payoutNo, res.result, res.rejected);
         },
       },
@@ -235,7 +235,7 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
           slotId as string,
           ctx.runId,
           settings,
-          this.ports(),
+          this.flowPorts,
           () => this.agreementsOf(item),
           timings,
         );
@@ -259,9 +259,10 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
         const unapplied: TradeLike[] = await this.broker.call("ledger.find", { query: { partition, kind: "DEBIT", state: "SUCCESS", applied: false }, limit: 5000 });
         if (!open.length && !unapplied.length) return { processed: 0 };
         const settings = await this.channelSettings({});
-        const report = await repairTrades([...open, ...unapplied], settings, this.ports(), timings);
+        const report = await repairTrades([...open, ...unapplied], settings, this.flowPorts, timings);
         return { processed: report.examined, ...report };
       },
+      /** The flows' ports onto the ledger, schedule, channels and counters (built once, in created). */
       ports(this: any): FlowPorts {
         const call = (action: string, params: unknown) => this.broker.call(action, params);
         return {
@@ -336,6 +337,7 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
       this.health = createChannelHealth(cfg);
       this.attemptCounts = new Map();
       this.agreementCache = new Map();
+      this.flowPorts = this.ports();
       this.slotsStarted = new Set();
       this.timePointRules = null;
       this.timePointRulesAt = 0;

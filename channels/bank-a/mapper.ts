@@ -16,6 +16,7 @@ import {
   PROCESSING,
   queryOutcome,
   signFailure,
+  statementFile,
   str,
   SUCCESS,
   UNAVAILABLE,
@@ -172,10 +173,7 @@ export function bankAMapper(timeZone = "Asia/Shanghai"): BankMapper<BankAApi> {
     queryResponse: (res, tradeNo) => queryOutcome(answer(res), tradeNo),
     statementRequest: (date: string): AStatementReq => ({ bill_date: date.replace(/-/g, "") }),
     statementResponse(res: AStatementRes): StatementFile {
-      const a = answer(res);
-      const m = a.meaning;
-      if (m?.kind === "SUCCESS") return { ok: true, csv: str(res, "bill_content") };
-      return { ok: false, kind: m?.kind === "UNAVAILABLE" ? "UNAVAILABLE" : "UNKNOWN", bankCode: a.bankCode, message: a.message };
+      return statementFile(answer(res), () => str(res, "bill_content"));
     },
     formatStatement(lines: readonly StatementLine[]): string {
       const rows = lines.map((l) =>

@@ -18,6 +18,7 @@ import {
   PROCESSING,
   queryOutcome,
   signFailure,
+  statementFile,
   str,
   SUCCESS,
   UNAVAILABLE,
@@ -169,10 +170,7 @@ export function bankBMapper(timeZone = "Asia/Shanghai"): BankMapper<BankBApi> {
     queryResponse: (res, tradeNo) => queryOutcome(answer(res), tradeNo),
     statementRequest: (billDate: string): BStatementReq => ({ billDate }),
     statementResponse(res: BStatementRes): StatementFile {
-      const a = answer(res);
-      const m = a.meaning;
-      if (m?.kind === "SUCCESS") return { ok: true, csv: str(res, "content") };
-      return { ok: false, kind: m?.kind === "UNAVAILABLE" ? "UNAVAILABLE" : "UNKNOWN", bankCode: a.bankCode, message: a.message };
+      return statementFile(answer(res), () => str(res, "content"));
     },
     formatStatement(lines: readonly StatementLine[]): string {
       const rows = lines.map((l) =>

@@ -18,6 +18,7 @@ import {
   PROCESSING,
   queryOutcome,
   signFailure,
+  statementFile,
   str,
   SUCCESS,
   UNAVAILABLE,
@@ -154,10 +155,7 @@ export function bankCMapper(timeZone = "Asia/Shanghai"): BankMapper<BankCApi> {
     queryResponse: (res, tradeNo) => queryOutcome(answer(res), tradeNo),
     statementRequest: (date: string): CStatementReq => ({ STMT_DATE: date }),
     statementResponse(res: CStatementRes): StatementFile {
-      const a = answer(res);
-      const m = a.meaning;
-      if (m?.kind === "SUCCESS") return { ok: true, csv: str(res, "FILE") };
-      return { ok: false, kind: m?.kind === "UNAVAILABLE" ? "UNAVAILABLE" : "UNKNOWN", bankCode: a.bankCode, message: a.message };
+      return statementFile(answer(res), () => str(res, "FILE"));
     },
     formatStatement(lines: readonly StatementLine[], date: string): string {
       const rows = lines.map((l) =>

@@ -19,6 +19,7 @@ import {
   PROCESSING,
   queryOutcome,
   signFailure,
+  statementFile,
   str,
   SUCCESS,
   UNAVAILABLE,
@@ -167,10 +168,7 @@ export function bankDMapper(timeZone = "Asia/Shanghai"): BankMapper<BankDApi> {
     queryResponse: (res, tradeNo) => queryOutcome(answer(res), tradeNo),
     statementRequest: (date: string): DStatementReq => ({ date }),
     statementResponse(res: DStatementRes): StatementFile {
-      const a = answer(res);
-      const m = a.meaning;
-      if (m?.kind === "SUCCESS") return { ok: true, csv: str(res, "file") };
-      return { ok: false, kind: m?.kind === "UNAVAILABLE" ? "UNAVAILABLE" : "UNKNOWN", bankCode: a.bankCode, message: a.message };
+      return statementFile(answer(res), () => str(res, "file"));
     },
     formatStatement(lines: readonly StatementLine[]): string {
       let success = Dec("0");
