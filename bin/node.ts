@@ -16,6 +16,8 @@ import signBindService from "../services/sign-bind.service";
 import ledgerService from "../services/ledger.service";
 import deductionExecutorService from "../services/deduction-executor.service";
 import simBanksService from "../services/sim-banks.service";
+import feeCalculatorService from "../services/fee-calculator.service";
+import assetTransferService from "../services/asset-transfer.service";
 
 /** Every service this release ships, by name; SERVICES=… picks a subset. */
 export const SERVICE_FACTORIES: Record<string, { factory: (cfg: Config) => ServiceSchema; ownsData: boolean }> = {
@@ -26,6 +28,8 @@ export const SERVICE_FACTORIES: Record<string, { factory: (cfg: Config) => Servi
   "sign-bind": { factory: signBindService, ownsData: true },
   ledger: { factory: ledgerService, ownsData: true },
   "deduction-executor": { factory: (cfg) => deductionExecutorService(cfg), ownsData: false },
+  "fee-calculator": { factory: (cfg) => feeCalculatorService(cfg), ownsData: false },
+  "asset-transfer": { factory: assetTransferService, ownsData: true },
   "sim-banks": { factory: simBanksService, ownsData: false },
   api: { factory: apiService, ownsData: false },
 };

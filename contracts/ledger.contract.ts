@@ -1,7 +1,7 @@
 /** ledger: trades (debit and payout orders), money flows (资金流水) and payout positions (头寸). */
 import type { ValidationSchema } from "fastest-validator";
 import type { TradeState } from "../domain/trade-state";
-import { amountRule, optionalDateRule, optionalIdRule, pageRules, type PageParams } from "./common";
+import { amountRule, dateRule, idRule, optionalDateRule, optionalIdRule, pageRules, type PageParams } from "./common";
 
 export type TradeKind = "DEBIT" | "PAYOUT";
 
@@ -32,6 +32,8 @@ export interface Trade {
   openKey?: string;
   // debits
   planId?: string;
+  /** The owner (funder) of the plan's receivables on the trade's business date: the money is theirs. */
+  funderId?: string;
   partition?: number;
   periods?: number[];
   slotId?: string;
@@ -67,12 +69,16 @@ export interface Flow {
   _id: string;
   flowNo: string;
   tradeNo: string;
-  kind: TradeKind;
+  /** OFFLINE: money received outside a channel (offline repayment, prepayment, settlement). */
+  kind: TradeKind | "OFFLINE";
   direction: "IN" | "OUT";
   amount: string;
   fee: string;
   channel: string;
   planId?: string;
+  /** Whose money it is (debits and offline: the plan's owner on the business date). */
+  funderId?: string;
+  partition?: number;
   payoutNo?: string;
   businessDate: string;
   createdAt: string;
@@ -100,6 +106,7 @@ export interface OpenTradeParams {
   openKey: string;
   attempt: number;
   planId?: string;
+  funderId?: string;
   partition?: number;
   periods?: number[];
   slotId?: string;
@@ -121,6 +128,7 @@ export const openTradeParams = {
   openKey: { type: "string", min: 1, max: 128 },
   attempt: { type: "number", integer: true, min: 1, max: 1000 },
   planId: optionalIdRule,
+  funderId: optionalIdRule,
   partition: { type: "number", integer: true, min: 0, optional: true },
   periods: { type: "array", items: { type: "number", integer: true, min: 1 }, optional: true },
   slotId: { type: "string", max: 32, optional: true },
@@ -201,19 +209,49 @@ export const listTradesParams = {
 } satisfies ValidationSchema<ListTradesParams>;
 
 export interface ListFlowsParams extends PageParams {
-  kind?: TradeKind;
+  kind?: TradeKind | "OFFLINE";
   channel?: string;
   planId?: string;
+  funderId?: string;
   businessDate?: string;
 }
 export const listFlowsParams = {
   $$strict: true,
   ...pageRules,
-  kind: { type: "enum", values: ["DEBIT", "PAYOUT"], optional: true },
+  kind: { type: "enum", values: ["DEBIT", "PAYOUT", "OFFLINE"], optional: true },
   channel: { type: "string", pattern: "^[A-Z0-9_]{1,16}$", optional: true },
   planId: optionalIdRule,
+  funderId: optionalIdRule,
   businessDate: optionalDateRule,
 } satisfies ValidationSchema<ListFlowsParams>;
+
+/** Money received outside a channel (offline repayment, prepayment, settlement): one flow per number. */
+export interface RecordFlowParams {
+  flowNo: string;
+  amount: string;
+  planId: string;
+  partition?: number;
+  funderId: string;
+  businessDate: string;
+  source: string;
+}
+export const recordFlowParams = {
+  $$strict: true,
+  flowNo: { type: "string", pattern: "^[A-Za-z0-9_-]{4,64}$" },
+  amount: amountRule,
+  planId: idRule,
+  partition: { type: "number", integer: true, min: 0, optional: true },
+  funderId: idRule,
+  businessDate: dateRule,
+  source: { type: "string", max: 16 },
+} satisfies ValidationSchema<RecordFlowParams>;
+
+/** Money in per owner for a business date (what a remittance pays out). */
+export interface CollectedParams {
+  businessDate: string;
+  funderId?: string;
+}
+export const collectedParams = { $$strict: true, businessDate: dateRule, funderId: optionalIdRule } satisfies ValidationSchema<CollectedParams>;
 
 export interface AdjustPositionParams {
   channel: string;

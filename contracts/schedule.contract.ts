@@ -128,6 +128,60 @@ export interface Installment {
   paidTotal: string;
   outstanding: string;
   status: InstallmentStatus;
+  // ---- overdue-fee state (domain/fees.ts; absent = defaults) ----
+  /** The late-fee (滞纳金) part of `fee`, after waivers. */
+  lateFee?: string;
+  /** Penalty ever accrued, waivers not deducted (caps count it). */
+  accruedPenalty?: string;
+  /** Late fee ever accrued, waivers not deducted. */
+  accruedLateFee?: string;
+  chargingStarted?: boolean;
+  /** Fully waived: no more accrual. */
+  waived?: boolean;
+  /** Fees paused (e.g. under a rescheduling or a dispute): no accrual. */
+  feesPaused?: boolean;
+  /** Closed by an early settlement: no accrual. */
+  settled?: boolean;
+  /** Last business date accrued (inclusive): accrual is idempotent per (installment, date). */
+  accruedThrough?: string;
+  /** Days overdue as of `accruedThrough` (0 when paid or not yet due). */
+  daysOverdue?: number;
+  /** Aging bucket (M1, M2, M3+…) by the FEE rule, null when not overdue. */
+  aging?: string | null;
+  /** Waived so far (减免), for display. */
+  waivedPenalty?: string;
+  waivedFee?: string;
+}
+
+/** One owner (资产方) of the plan's receivables from a business date on (asset transfer, flow 6). */
+export interface PlanOwnerEntry {
+  funderId: string;
+  /** First business date this owner is in force. */
+  from: string;
+  transferNo?: string;
+  priceRatio?: string;
+}
+
+/** An audited manual operation on a plan (pause, resume, waiver, reschedule, settlement, transfer…). */
+export interface PlanEvent {
+  at: string;
+  by: string;
+  action: string;
+  ref?: string;
+  reason?: string;
+  details?: Record<string, unknown>;
+}
+
+/** A settlement (提前结清) asked for and waiting for its money (debit or offline). */
+export interface PendingSettlement {
+  settlementNo: string;
+  /** Business date the quote is for; the debit is attempted on it; expires after it. */
+  date: string;
+  amount: string;
+  method: "DEBIT" | "OFFLINE";
+  quote: Record<string, unknown>;
+  requestedAt: string;
+  by: string;
 }
 
 export interface Plan extends PlanOwner {
@@ -140,7 +194,19 @@ export interface Plan extends PlanOwner {
   /** Due date of the first installment not yet paid (null when all are paid): the index due work uses. */
   nextDueDate: string | null;
   /** Repayments applied, by trade number: applying the same trade twice is a no-op. */
-  appliedTrades: Record<string, { amount: string; applied: string; surplus: string; at: string; source: string }>;
+  appliedTrades: Record<string, { amount: string; applied: string; surplus: string; at: string; source: string; funderId?: string }>;
+  /** Owners by date, oldest first; `funderId` is the owner in force today (absent on old plans = [funderId from start]). */
+  owners?: PlanOwnerEntry[];
+  /** Idempotency of manual operations: operation number → result summary. */
+  operations?: Record<string, { kind: string; at: string; result?: Record<string, unknown> }>;
+  /** Debits paused (collection): reason, until (inclusive; resumes after it), who. */
+  pause?: { reason: string; until?: string; by: string; at: string };
+  pendingSettlement?: PendingSettlement;
+  settledAt?: string;
+  /** Structure revision: +1 on each reschedule/prepayment/settlement; earlier ones are in planRevisions. */
+  revision?: number;
+  /** Audit trail of manual operations. */
+  events?: PlanEvent[];
   version: number;
   createdAt: string;
   updatedAt: string;

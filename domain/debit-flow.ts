@@ -107,6 +107,8 @@ export type DebitResult =
 
 export interface DebitItem {
   planId: string;
+  /** Owner of the plan's receivables today: recorded on the trade and its flow. */
+  funderId?: string;
   partition: number;
   periods: number[];
   amount: string;
@@ -313,6 +315,7 @@ export async function debitPlan(
         openKey: item.planId,
         attempt,
         planId: item.planId,
+        ...(item.funderId ? { funderId: item.funderId } : {}),
         partition: item.partition,
         periods: item.periods,
         slotId,

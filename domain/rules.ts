@@ -9,7 +9,7 @@ import Validator from "fastest-validator";
 import { DomainError } from "./errors";
 import { AMOUNT_PATTERN, RATE_PATTERN } from "./money";
 
-export const RULE_KINDS = ["DEBIT_TIME_POINTS", "FEE", "ALLOCATION", "REMINDER", "CHANNEL_SETTINGS"] as const;
+export const RULE_KINDS = ["DEBIT_TIME_POINTS", "FEE", "ALLOCATION", "REMINDER", "CHANNEL_SETTINGS", "SERVICING"] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
 export interface RuleScope {
@@ -133,6 +133,16 @@ export const RULE_CONTENT_SCHEMAS: Record<RuleKind, Record<string, unknown>> = {
       },
     },
   },
+  /** Settlement interest, prepayment and rescheduling fees, limits of rescheduling (flow 5). */
+  SERVICING: {
+  $$strict: true,
+  settlementInterest: { type: "enum", values: ["TO_DATE", "TO_NEXT_DUE", "FULL_TERM"], default: "TO_NEXT_DUE" },
+  prepaymentFeeRate: { ...rate, default: "0" },
+  prepaymentFeeMin: { ...amount, default: "0.00" },
+  rescheduleFee: { ...amount, default: "0.00" },
+  maxDeferDays: { type: "number", integer: true, min: 1, max: 3650, default: 365 },
+  maxExtendPeriods: { type: "number", integer: true, min: 1, max: 600, default: 36 },
+},
 };
 
 const v = new Validator({ useNewCustomCheckerFunction: true });

@@ -15,12 +15,16 @@
 import type { Context, ServiceSchema } from "moleculer";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
-import { fmt, money, ZERO } from "../domain/money";
+import { fmt, money, ZERO, type Decimal } from "../domain/money";
 import { assertTransition, isFinal, type TradeState } from "../domain/trade-state";
 import type { Page } from "../contracts/common";
 import {
   adjustPositionParams,
   listFlowsParams,
+  collectedParams,
+  recordFlowParams,
+  type CollectedParams,
+  type RecordFlowParams,
   listTradesParams,
   noteQueryParams,
   openTradeParams,
@@ -98,7 +102,9 @@ export default function ledgerService(cfg: Config): ServiceSchema {
     events: {
       "jobs.progress": {
         async handler(this: any, ctx: Context<JobRun>) {
-          if (ctx.params.service !== "deduction-executor") return;
+          // Debit runs, overdue-accrual runs and remittances are shown as runs; other jobs (sweeps) are not.
+          const shown = ctx.params.service === "deduction-executor" || (ctx.params.service === "fee-calculator" && ctx.params.job === "accrual") || (ctx.params.service === "asset-transfer" && ctx.params.job === "daily");
+          if (!shown) return;
           await this.saveProgress(ctx.params).catch((err: Error) => this.logger.warn(`Could not save run progress: ${err.message}`));
         },
       },
@@ -244,8 +250,57 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         doc: { summary: "Money flows (资金流水), one per successful trade", tags: ["trades"] },
         async handler(this: any, ctx: Context<ListFlowsParams>): Promise<Page<Omit<Flow, "_id">>> {
           const q: Record<string, unknown> = {};
-          for (const f of ["kind", "channel", "planId", "businessDate"] as const) if (ctx.params[f] !== undefined) q[f] = ctx.params[f];
+          for (const f of ["kind", "channel", "planId", "funderId", "businessDate"] as const) if (ctx.params[f] !== undefined) q[f] = ctx.params[f];
           return findPage(this.stores.flows, q, ctx.params, { createdAt: -1, _id: 1 }, ({ _id: _i, ...f }: Flow) => f);
+        },
+      },
+      /** Money received outside a channel: one flow per number (a replay is a no-op). */
+      recordFlow: {
+        visibility: "public",
+        params: recordFlowParams,
+        async handler(this: any, ctx: Context<RecordFlowParams>) {
+          const p = ctx.params;
+          const flow: Flow = {
+            _id: "FL-" + p.flowNo,
+            flowNo: "FL-" + p.flowNo,
+            tradeNo: p.flowNo,
+            kind: "OFFLINE",
+            direction: "IN",
+            amount: p.amount,
+            fee: "0.00",
+            channel: "OFFLINE",
+            planId: p.planId,
+            funderId: p.funderId,
+            ...(p.partition !== undefined ? { partition: p.partition } : {}),
+            businessDate: p.businessDate,
+            createdAt: this.clock.iso(),
+          };
+          try {
+            await this.stores.flows.insert(flow);
+            return { created: true, flowNo: flow.flowNo };
+          } catch (err: any) {
+            if (err?.code !== "DUPLICATE_KEY") throw err;
+            return { created: false, flowNo: flow.flowNo };
+          }
+        },
+      },
+      /** Money in (debits and offline) per owner on a business date: what the remittance pays each funder. */
+      collected: {
+        visibility: "public",
+        params: collectedParams,
+        async handler(this: any, ctx: Context<CollectedParams>) {
+          const q: Record<string, unknown> = { businessDate: ctx.params.businessDate, direction: "IN" };
+          if (ctx.params.funderId) q.funderId = ctx.params.funderId;
+          const flows: Flow[] = await this.stores.flows.find(q);
+          const by = new Map<string, { funderId: string; amount: Decimal; flows: number }>();
+          for (const f of flows) {
+            const key = f.funderId ?? "UNATTRIBUTED";
+            const row = by.get(key) ?? { funderId: key, amount: ZERO, flows: 0 };
+            row.amount = row.amount.plus(money(f.amount));
+            row.flows++;
+            by.set(key, row);
+          }
+          return [...by.values()].sort((a, b) => a.funderId.localeCompare(b.funderId)).map((r) => ({ ...r, amount: fmt(r.amount) }));
         },
       },
       positions: {
@@ -436,6 +491,8 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           fee: trade.fee,
           channel: trade.channel,
           ...(trade.planId ? { planId: trade.planId } : {}),
+          ...(trade.funderId ? { funderId: trade.funderId } : {}),
+          ...(trade.partition !== undefined ? { partition: trade.partition } : {}),
           ...(trade.payoutNo ? { payoutNo: trade.payoutNo } : {}),
           businessDate: this.clock.today(),
           createdAt: this.clock.iso(),

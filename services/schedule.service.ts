@@ -8,7 +8,6 @@ import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { generateSchedule } from "../domain/amortization";
 import { buildPlan, dueScope, nextDue, toPlanInput } from "../domain/plan";
-import { allocate, applyAllocation, DEFAULT_ALLOCATION_ORDER } from "../domain/allocation";
 import { RulesCacheMixin } from "../mixins/rules-cache.mixin";
 import type { Page } from "../contracts/common";
 import {
@@ -30,8 +29,10 @@ import {
 } from "../contracts/schedule.contract";
 import { findPage, StoreMixin } from "../mixins/store.mixin";
 import { ClockMixin } from "../mixins/clock.mixin";
+import { ScheduleServicing, type Mutation } from "./schedule.servicing";
+import { ownerOn } from "../domain/servicing";
 
-export type PlanSummary = Omit<Plan, "installments" | "_id" | "terms" | "appliedTrades"> & {
+export type PlanSummary = Omit<Plan, "installments" | "_id" | "terms" | "appliedTrades" | "operations" | "events"> & {
   repaymentMethod: string;
   term: number;
   installmentCount: number;
@@ -53,11 +54,13 @@ export default function scheduleService(cfg: Config): ServiceSchema {
         {
           collection: "plans",
           indexes: [{ field: "orderId" }, { field: "partition" }, { field: "customerId" }], // none on low-cardinality fields (see ledger)
+          more: [{ collection: "planRevisions", indexes: [{ field: "planId" }] }],
         },
         cfg,
       ),
       ClockMixin(cfg.timeZone),
       RulesCacheMixin(),
+      ScheduleServicing(),
     ],
     settings: { rest: "/" },
     actions: {
@@ -79,7 +82,7 @@ export default function scheduleService(cfg: Config): ServiceSchema {
 
           const { planId, orderId, source, orderNo, bizType, funderId, productCode, customerId, bindingId, ...terms } = ctx.params;
           const plan = buildPlan(
-            { planId, orderId, source, orderNo, bizType, funderId, productCode, customerId, ...(bindingId ? { bindingId } : {}), terms },
+            { planId, orderId, source, orderNo, bizType, funderId, productCode, customerId, ...(bindingId ? { bindingId } : {}), terms, owners: [{ funderId, from: terms.startDate }] },
             cfg.partitions,
             this.clock.iso(),
           );
@@ -108,18 +111,22 @@ export default function scheduleService(cfg: Config): ServiceSchema {
         params: dueWorkParams,
         async handler(this: any, ctx: Context<DueWorkParams>): Promise<DueItem[]> {
           const { partition, asOf, limit = 1000, afterPlanId } = ctx.params;
-          const query: Record<string, unknown> = { partition, status: "ACTIVE", nextDueDate: { $lte: asOf } };
+          // Due by the schedule, or a DEBIT settlement asked for today (its date is the only day it is collected).
+          const query: Record<string, unknown> = { partition, status: "ACTIVE", $or: [{ nextDueDate: { $lte: asOf } }, { "pendingSettlement.date": asOf }] };
           if (afterPlanId) query._id = { $gt: afterPlanId };
           const plans: Plan[] = await this.store.find(query, { sort: { _id: 1 }, limit });
           const out: DueItem[] = [];
           for (const plan of plans) {
-            const scope = dueScope(plan, asOf);
+            const settling = plan.pendingSettlement?.method === "DEBIT" && plan.pendingSettlement.date === asOf;
+            const scope = settling
+              ? { periods: plan.installments.filter((i) => i.status !== "PAID").map((i) => i.period), amount: plan.pendingSettlement!.amount }
+              : dueScope(plan, asOf);
             if (scope.periods.length === 0 || scope.amount === "0.00") continue;
             out.push({
               planId: plan.planId,
               partition: plan.partition,
               bizType: plan.bizType,
-              funderId: plan.funderId,
+              funderId: ownerOn(plan, asOf),
               productCode: plan.productCode,
               customerId: plan.customerId,
               ...(plan.bindingId ? { bindingId: plan.bindingId } : {}),
@@ -139,43 +146,15 @@ export default function scheduleService(cfg: Config): ServiceSchema {
         params: applyRepaymentParams,
         async handler(this: any, ctx: Context<ApplyRepaymentParams>) {
           const { planId, tradeNo, amount } = ctx.params;
-          for (let i = 0; i < 50; i++) {
-            const plan: Plan | null = await this.store.findById(planId);
-            if (!plan) throw new DomainError("NOT_FOUND", `Plan ${planId} not found`, { planId });
+          const answer = (plan: Plan, done: Plan["appliedTrades"][string]) => ({ changed: false, ...done, plan: this.summary(plan) });
+          const res = await this.mutate(ctx, planId, null, async (plan: Plan) => {
             const done = plan.appliedTrades?.[tradeNo];
-            if (done) return { changed: false, ...done, plan: this.summary(plan) };
-            const rule = await this.resolveRule("ALLOCATION", { bizType: plan.bizType, funderId: plan.funderId, productCode: plan.productCode }, this.clock.today());
-            const order = rule?.content?.order ?? DEFAULT_ALLOCATION_ORDER;
-            const result = allocate(plan.installments, amount, order);
-            const installments = applyAllocation(plan.installments, result.allocations);
-            const next = installments.find((x) => x.status !== "PAID");
-            const settled = !next;
-            const at = this.clock.iso();
-            const record = { amount, applied: result.applied, surplus: result.surplus, at, source: ctx.params.source ?? "DEBIT" };
-            const saved: Plan | null = await this.store.updateOne(
-              { _id: planId, version: plan.version },
-              {
-                $set: {
-                  installments,
-                  nextDueDate: next?.dueDate ?? null,
-                  status: settled ? "SETTLED" : plan.status,
-                  version: plan.version + 1,
-                  updatedAt: at,
-                  [`appliedTrades.${tradeNo}`]: record,
-                },
-              },
-            );
-            if (!saved) continue; // changed under us: read again
-            const before = new Map(plan.installments.map((x) => [x.period, x.status]));
-            for (const inst of installments) {
-              if (inst.status === "PAID" && before.get(inst.period) !== "PAID") {
-                ctx.emit("installment.paid", { planId, period: inst.period, tradeNo, paidTotal: inst.paidTotal });
-              }
-            }
-            if (settled) ctx.emit("plan.settled", { planId, tradeNo });
-            return { changed: true, ...record, allocations: result.allocations, plan: this.summary(saved) };
-          }
-          throw new DomainError("VERSION_CONFLICT", `Plan ${planId} is too contended; try again`, { planId });
+            if (done) return { noop: answer(plan, done) };
+            const m: Mutation = await this.repaymentMutation(plan, tradeNo, amount, ctx.params.source ?? "DEBIT");
+            return m;
+          });
+          if (res.changed === false) return res;
+          return { ...res, plan: this.summary(await this.store.findById(planId)) };
         },
       },
       get: {
@@ -209,7 +188,7 @@ export default function scheduleService(cfg: Config): ServiceSchema {
         return withoutId(plan);
       },
       summary(plan: Plan): PlanSummary {
-        const { installments, _id, terms, appliedTrades: _applied, ...rest } = plan;
+        const { installments, _id, terms, appliedTrades: _applied, operations: _ops, events: _events, ...rest } = plan;
         const next = nextDue(plan);
         return {
           ...rest,

@@ -26,10 +26,10 @@ describe("rules service", () => {
 
   it("seeds one default rule set of each kind on first start, once", async () => {
     const page: any = await node.broker.call("rules.list", { pageSize: 100 });
-    expect(page.rows.map((r: any) => r.kind).sort()).toEqual(["ALLOCATION", "CHANNEL_SETTINGS", "DEBIT_TIME_POINTS", "FEE", "REMINDER"]);
+    expect(page.rows.map((r: any) => r.kind).sort()).toEqual(["ALLOCATION", "CHANNEL_SETTINGS", "DEBIT_TIME_POINTS", "FEE", "REMINDER", "SERVICING"]);
     expect(page.rows.every((r: any) => r.createdBy === "system" && r.version === 1)).toBe(true);
     node = await node.restart();
-    expect(((await node.broker.call("rules.list", { pageSize: 100 })) as any).total).toBe(5);
+    expect(((await node.broker.call("rules.list", { pageSize: 100 })) as any).total).toBe(6);
   });
 
   it("creates, versions and audits a rule set, and announces each change", async () => {
