@@ -16,7 +16,7 @@
  */
 import type { Installment, Plan, PlanOwnerEntry } from "../contracts/schedule.contract";
 import { unpaidOf } from "./allocation";
-import { addDays, compareDates } from "./calendar";
+import { addDays, compareDates, daysBetween } from "./calendar";
 import { DomainError } from "./errors";
 import { accrue, agingBucket, daysOverdue, type FeeInstallment, type FeeRule, type FeeRuleVersion } from "./fees";
 import { fmt, money, ZERO } from "./money";
@@ -133,7 +133,7 @@ export function accruePlan(plan: Pick<Plan, "installments" | "totals">, to: stri
     const days = res.daysOverdue;
     const next: FeeInstallment = {
       ...res.installment,
-      accruedThrough: compareDates(inst.accruedThrough ?? "0000-01-01", to) > 0 ? (inst.accruedThrough as string) : to,
+      accruedThrough: inst.accruedThrough && compareDates(inst.accruedThrough, to) > 0 ? inst.accruedThrough : to,
       daysOverdue: days,
       aging: res.aging,
     };
@@ -182,7 +182,7 @@ export function overdueSummary(plan: Pick<Plan, "installments">, asOf: string, b
     periods.push(i.period);
     if (since === null || compareDates(i.dueDate, since) < 0) since = i.dueDate;
   }
-  const days = since === null ? 0 : daysOverdue({ dueDate: since, status: "OVERDUE", outstanding: "1.00" } as Installment, asOf);
+  const days = since === null ? 0 : daysBetween(since, asOf);
   const oldest = (plan.installments as FeeInstallment[]).find((i) => i.dueDate === since);
   return {
     overdueSince: since,

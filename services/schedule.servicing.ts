@@ -159,12 +159,12 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
         doc: { summary: "The overdue list (for collection systems): filter by funder, product, bucket, days and amount overdue", tags: ["collection"] },
         async handler(this: any, ctx: Context<OverdueListParams>) {
           const p = ctx.params;
-          const query: Record<string, unknown> = { overdueSince: { $ne: null }, status: { $in: ["ACTIVE", "PAUSED"] } };
+          const query: Record<string, unknown> = { overdueDays: { $gt: 0 }, status: { $in: ["ACTIVE", "PAUSED"] } };
           for (const f of ["funderId", "productCode", "bizType"] as const) if (p[f] !== undefined) query[f] = p[f];
           if (p.bucket !== undefined) query.aging = p.bucket;
           if (p.paused !== undefined) query.status = p.paused ? "PAUSED" : "ACTIVE";
           if (p.minDays !== undefined || p.maxDays !== undefined) {
-            query.overdueDays = { ...(p.minDays !== undefined ? { $gte: p.minDays } : {}), ...(p.maxDays !== undefined ? { $lte: p.maxDays } : {}) };
+            query.overdueDays = { $gt: 0, ...(p.minDays !== undefined ? { $gte: p.minDays } : {}), ...(p.maxDays !== undefined ? { $lte: p.maxDays } : {}) };
           }
           // Amounts are decimal strings: filtered exactly here, not by the store.
           const min = p.minAmount !== undefined ? money(p.minAmount) : null;
@@ -467,22 +467,24 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
           });
         },
       },
-      /** asset-transfer, on the effective date: `funderId` becomes the owner of today; emits plan.transferred once. */
+      /** asset-transfer, on/after the effective date: `funderId` becomes today's owner; `plan.transferred` once per transfer. */
       refreshOwner: {
         visibility: "public",
         params: { $$strict: true, planId: planIdParams.planId, transferNo: removeOwnerParams.transferNo },
         async handler(this: any, ctx: Context<RemoveOwnerParams>) {
           const { planId, transferNo } = ctx.params;
+          const key = `EFF-${transferNo}`;
           return this.mutate(ctx, planId, null, async (plan: Plan, today: string) => {
-            const entry = ownersOf(plan).find((o) => o.transferNo === transferNo);
-            const owner = ownerOn(plan, today);
-            if (!entry || compareDates(entry.from, today) > 0 || plan.funderId === owner) return null;
-            const prev = plan.funderId;
+            const list = ownersOf(plan);
+            const at = list.findIndex((o) => o.transferNo === transferNo);
+            if (at < 1 || compareDates(list[at].from, today) > 0 || plan.operations?.[key]) return null;
+            const entry = list[at];
+            const payload = { planId, transferNo, fromFunderId: list[at - 1].funderId, toFunderId: entry.funderId, effectiveDate: entry.from, priceRatio: entry.priceRatio };
             return {
-              set: { funderId: owner },
-              result: { planId, funderId: owner },
-              emit: [["plan.transferred", { planId, transferNo, fromFunderId: prev, toFunderId: owner, effectiveDate: entry.from, priceRatio: entry.priceRatio }]],
-              event: { action: "TRANSFERRED", ref: transferNo, details: { fromFunderId: prev, toFunderId: owner } },
+              set: { funderId: ownerOn(plan, today), [`operations.${key}`]: { kind: "TRANSFER_EFFECTIVE", at: this.clock.iso() } },
+              result: payload,
+              emit: [["plan.transferred", payload]],
+              event: { action: "TRANSFERRED", ref: transferNo, details: { fromFunderId: payload.fromFunderId, toFunderId: payload.toFunderId } },
             };
           });
         },
