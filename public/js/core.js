@@ -314,6 +314,15 @@
     return { rows, total, truncated: rows.length < total };
   }
 
+  /**
+   * A fresh operation number (the idempotency key of a manual operation): PREFIX-<time>-<random>,
+   * 4-48 of [A-Za-z0-9_-]. Make it once when a form opens, not per click, so a double submit replays.
+   */
+  function opNo(prefix) {
+    const rnd = Math.random().toString(36).slice(2, 8).toUpperCase().padEnd(6, "0");
+    return (prefix || "OP") + "-" + Date.now().toString(36).toUpperCase() + "-" + rnd;
+  }
+
   // ---------------------------------------------------------------- roles
 
   const RANK = { viewer: 0, ops: 1, admin: 2 };
@@ -744,6 +753,7 @@
     getKey,
     setKey,
     queryString,
+    opNo,
     can,
     guard,
     field,
