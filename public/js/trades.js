@@ -208,20 +208,22 @@
   // ------------------------------------------------------------------ flows
 
   const FLOW_FILTERS = [
-    { name: "kind", label: "Kind", type: "select", options: ["DEBIT", "PAYOUT"], emptyLabel: "any" },
+    { name: "kind", label: "Kind", type: "select", options: ["DEBIT", "PAYOUT", "OFFLINE"], emptyLabel: "any" },
     { name: "channel", label: "Channel", placeholder: "BANK_A" },
+    { name: "funderId", label: "Funder (owner)" },
     { name: "planId", label: "Plan id" },
     { name: "businessDate", label: "Business date", type: "date" },
   ];
 
   const FLOW_COLUMNS = [
-    { label: "Flow / trade", get: (f) => h("div", null, h("div", { class: "mono small" }, f.flowNo), h("div", { class: "small" }, "trade ", tradeLink(f.tradeNo))), cls: "nowrap" },
+    { label: "Flow / trade", get: (f) => h("div", null, h("div", { class: "mono small" }, f.flowNo), f.kind === "OFFLINE" ? h("div", { class: "muted small" }, "received offline (no trade)") : h("div", { class: "small" }, "trade ", tradeLink(f.tradeNo))), cls: "nowrap" },
     { label: "Kind", get: (f) => RM.badge(f.kind, "muted") },
     { label: "Direction", get: (f) => RM.badge(f.direction, f.direction === "IN" ? "ok" : "warn") },
     { label: "Amount", get: (f) => m(f.amount), num: true },
     { label: "Fee", get: (f) => m(f.fee), num: true },
     { label: "Channel", get: (f) => f.channel || "—" },
     { label: "Plan / payout", get: (f) => (f.payoutNo ? payoutLink(f.payoutNo) : planLink(f.planId)) },
+    { label: "Funder", get: (f) => f.funderId || "—" },
     { label: "Date", get: (f) => h("span", { class: "small nowrap" }, f.businessDate) },
     { label: "Created", get: (f) => dtCell(f.createdAt), cls: "small nowrap" },
   ];
@@ -240,6 +242,7 @@
       "",
       "",
       "",
+      "",
     ];
   }
 
@@ -248,7 +251,7 @@
     async (el, _params, query) => {
       RM.append(el, [
         h("div", { class: "page-head" }, h("h1", null, "Money flows"), RM.link("#/trades", "Trades →")),
-        h("p", { class: "muted" }, "One flow (资金流水) per successful trade: IN for collected debits, OUT for payouts."),
+        h("p", { class: "muted" }, "One flow (资金流水) per successful trade: IN for collected debits, OUT for payouts; OFFLINE flows record money received outside the channels (offline repayments, prepayments, settlements). Funder: the plan's owner on the flow's date."),
       ]);
       await RM.listPage(el, { api: "/flows", hashPath: "/flows", filters: FLOW_FILTERS, columns: FLOW_COLUMNS, footer: flowFooter, empty: "No flows match these filters" }, query);
     },
