@@ -16,6 +16,7 @@ import signBindService from "../services/sign-bind.service";
 import ledgerService from "../services/ledger.service";
 import deductionExecutorService from "../services/deduction-executor.service";
 import simBanksService from "../services/sim-banks.service";
+import { channelsMiddleware } from "../mixins/messaging/channels";
 import feeCalculatorService from "../services/fee-calculator.service";
 import assetTransferService from "../services/asset-transfer.service";
 
@@ -101,6 +102,7 @@ export function createBroker(cfg: Readonly<Config>, extras: NodeExtras = {}): { 
   const release = needsFileStore ? lockDataDir(cfg.dataDir) : () => {};
   try {
     const options = brokerOptions(cfg);
+    options.middlewares = [...(options.middlewares ?? []), channelsMiddleware(cfg)];
     if (extras.middlewares?.length) options.middlewares = [...(options.middlewares ?? []), ...extras.middlewares];
     const broker = new ServiceBroker(options);
     for (const n of names) broker.createService(SERVICE_FACTORIES[n].factory(cfg));

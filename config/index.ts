@@ -47,8 +47,33 @@ export interface Config {
   simBanksDir?: string;
   /** SIM_BANKS_JOURNAL=off keeps the simulated banks in memory only (benchmarks: a bank's own disk is not ours to measure). */
   simJournal: boolean;
+  /** First retry delay of a failed channel message in the embedded adapter (doubles each time). */
+  channelRetryMs: number;
+  /** How soon the outbox relay publishes what a write recorded (a sweep also runs every 30 s). */
+  outboxFlushMs: number;
+  /** Webhook retry back-off, one delay per retry (ms); after the last the delivery is FAILED (redeliver by hand). */
+  webhookBackoffMs: number[];
+  /** Time-out of one webhook request. */
+  webhookTimeoutMs: number;
+  /** Reminder provider: "sim" (the simulated SMS provider, messages kept in its log) or "http" (POST to NOTIFIER_HTTP_URL). */
+  notifierProvider: "sim" | "http";
+  notifierHttpUrl?: string;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
   logFormat: "json" | "short" | "full";
+}
+
+function msList(env: NodeJS.ProcessEnv, name: string, fallback: number[]): number[] {
+  const raw = nonEmpty(env, name);
+  if (!raw) return fallback;
+  const list = raw.split(",").map((x) => Number(x.trim()));
+  if (!list.length || list.some((x) => !Number.isInteger(x) || x < 1 || x > 86_400_000)) throw new ConfigError(`${name} must be a comma-separated list of milliseconds (1..86400000)`);
+  return list;
+}
+
+function notifierProvider(env: NodeJS.ProcessEnv): "sim" | "http" {
+  const v = (nonEmpty(env, "NOTIFIER_PROVIDER") ?? "sim").toLowerCase();
+  if (v !== "sim" && v !== "http") throw new ConfigError(`NOTIFIER_PROVIDER must be sim or http, not ${v}`);
+  return v;
 }
 
 export class ConfigError extends Error {
@@ -140,8 +165,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     simJournal: (env.SIM_BANKS_JOURNAL ?? "on").toLowerCase() !== "off",
     simBanksDir: nonEmpty(env, "SIM_BANKS_DIR") ? path.resolve(env.SIM_BANKS_DIR as string) : undefined,
     apiKeys: nonEmpty(env, "REPAYMESH_API_KEYS") ? parseApiKeys(env.REPAYMESH_API_KEYS as string) : undefined,
+    channelRetryMs: int(env, "CHANNEL_RETRY_MS", 200, 1, 600_000),
+    outboxFlushMs: int(env, "OUTBOX_FLUSH_MS", 20, 0, 60_000),
+    webhookBackoffMs: msList(env, "WEBHOOK_BACKOFF_MS", [10_000, 30_000, 120_000, 600_000, 3_600_000, 21_600_000]),
+    webhookTimeoutMs: int(env, "WEBHOOK_TIMEOUT_MS", 5000, 100, 120_000),
+    notifierProvider: notifierProvider(env),
+    notifierHttpUrl: nonEmpty(env, "NOTIFIER_HTTP_URL"),
     logLevel,
     logFormat,
   };
+  if (cfg.notifierProvider === "http" && !cfg.notifierHttpUrl) throw new ConfigError("NOTIFIER_PROVIDER=http needs NOTIFIER_HTTP_URL");
   return Object.freeze(cfg);
 }

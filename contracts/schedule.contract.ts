@@ -2,6 +2,7 @@
 import type { ValidationSchema } from "fastest-validator";
 import { amountRule, dateRule, idRule, optionalAmountRule, optionalIdRule, pageRules, rateRule, type PageParams } from "./common";
 import type { PlanInput, CustomLine } from "../domain/amortization";
+import type { OutboxEntry } from "./events.contract";
 
 export const BIZ_TYPES = ["LEASE", "CONSUMER", "SUPPLY_CHAIN"] as const;
 export type BizType = (typeof BIZ_TYPES)[number];
@@ -207,6 +208,8 @@ export interface Plan extends PlanOwner {
   revision?: number;
   /** Audit trail of manual operations. */
   events?: PlanEvent[];
+  /** Events recorded with the last changes and not yet published (the outbox; see mixins/messaging). */
+  outbox?: OutboxEntry[];
   version: number;
   createdAt: string;
   updatedAt: string;

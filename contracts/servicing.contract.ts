@@ -34,6 +34,36 @@ export const candidatesParams = {
   afterPlanId: optionalIdRule,
 } satisfies ValidationSchema<CandidatesParams>;
 
+export interface ReminderWorkParams {
+  partition: number;
+  asOf: string;
+  /** Include installments due up to this many days after asOf (BEFORE_DUE reminders). */
+  horizonDays: number;
+  limit?: number;
+  afterPlanId?: string;
+}
+export const reminderWorkParams = {
+  $$strict: true,
+  partition: { type: "number", integer: true, min: 0, max: 4095 },
+  asOf: dateRule,
+  horizonDays: { type: "number", integer: true, min: 0, max: 366 },
+  limit: { type: "number", integer: true, min: 1, max: 10000, optional: true },
+  afterPlanId: optionalIdRule,
+} satisfies ValidationSchema<ReminderWorkParams>;
+
+/** One plan as the reminder scan sees it: unpaid installments only. */
+export interface ReminderItem {
+  planId: string;
+  orderId: string;
+  partition: number;
+  customerId: string;
+  bizType: string;
+  funderId: string;
+  productCode: string;
+  status: string;
+  installments: Array<{ period: number; dueDate: string; outstanding: string; status: string; daysOverdue: number }>;
+}
+
 export const AGING_FILTER = { type: "string", pattern: "^[A-Za-z0-9+_-]{1,16}$", optional: true } as const;
 export interface OverdueListParams extends PageParams {
   funderId?: string;

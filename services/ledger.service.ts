@@ -18,6 +18,7 @@ import { DomainError } from "../domain/errors";
 import { fmt, money, ZERO, type Decimal } from "../domain/money";
 import { assertTransition, isFinal, type TradeState } from "../domain/trade-state";
 import type { Page } from "../contracts/common";
+import { OutboxMixin } from "../mixins/messaging/outbox.mixin";
 import {
   adjustPositionParams,
   listFlowsParams,
@@ -52,7 +53,7 @@ export type TradeView = Omit<Trade, "_id" | "openKey">;
 
 /** A trade as callers see it: the beneficiary's account number masked to its last four digits. */
 export function tradeView(t: Trade): TradeView {
-  const { _id: _i, openKey: _k, ...rest } = t;
+  const { _id: _i, openKey: _k, outbox: _o, ...rest } = t as Trade & { outbox?: unknown };
   if (rest.beneficiary) rest.beneficiary = { ...rest.beneficiary, accountNo: "****" + rest.beneficiary.accountNo.slice(-4) };
   return rest;
 }
@@ -76,6 +77,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
   return {
     name: "ledger",
     mixins: [
+      OutboxMixin({ collections: ["trades"], flushMs: cfg.outboxFlushMs }),
       StoreMixin(
         {
           collection: "trades",
@@ -160,7 +162,11 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           if (p.nextQueryAt) set.nextQueryAt = p.nextQueryAt;
           if (p.needsReconciliation !== undefined) set.needsReconciliation = p.needsReconciliation;
           if (p.to === "SENDING") set.sentAt = now;
-          const update: Record<string, any> = { $set: set, $push: { history: { from: p.from, to: p.to, at: now, ...(p.note ? { note: p.note } : {}) } } };
+          // The trade's event goes into the trade in the same compare-and-set (the outbox).
+          const event = EVENT_OF[p.to];
+          const push: Record<string, unknown> = { history: { from: p.from, to: p.to, at: now, ...(p.note ? { note: p.note } : {}) } };
+          if (event) push.outbox = this.outboxEntry(event, p.tradeNo, { tradeNo: p.tradeNo, from: p.from, to: p.to, ...(p.note ? { note: p.note } : {}) });
+          const update: Record<string, any> = { $set: set, $push: push };
           if (isFinal(p.to)) {
             set.completedAt = now;
             update.$unset = { openKey: true, nextQueryAt: true };
@@ -173,8 +179,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
             return { trade: tradeView(current), changed: false };
           }
           if (p.to === "SUCCESS") await this.writeFlow(updated);
-          const event = EVENT_OF[p.to];
-          if (event) ctx.emit(event, tradeView(updated));
+          if (event) this.outboxWritten("trades", p.tradeNo);
           return { trade: tradeView(updated), changed: true };
         },
       },
@@ -186,8 +191,10 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           const set: Record<string, unknown> = { updatedAt: this.clock.iso() };
           if (ctx.params.nextQueryAt) set.nextQueryAt = ctx.params.nextQueryAt;
           if (ctx.params.needsReconciliation !== undefined) set.needsReconciliation = ctx.params.needsReconciliation;
-          const updated = await this.store.updateOne({ _id: ctx.params.tradeNo, state: { $in: ["SENDING", "UNKNOWN"] } }, { $set: set, $inc: { queries: 1 } });
-          if (updated && ctx.params.needsReconciliation) ctx.emit("trade.needs_reconciliation", tradeView(updated));
+          const update: Record<string, unknown> = { $set: set, $inc: { queries: 1 } };
+          if (ctx.params.needsReconciliation) update.$push = { outbox: this.outboxEntry("trade.needs_reconciliation", ctx.params.tradeNo, { tradeNo: ctx.params.tradeNo }) };
+          const updated = await this.store.updateOne({ _id: ctx.params.tradeNo, state: { $in: ["SENDING", "UNKNOWN"] } }, update);
+          if (updated && ctx.params.needsReconciliation) this.outboxWritten("trades", ctx.params.tradeNo);
           return { changed: !!updated };
         },
       },
@@ -438,6 +445,11 @@ export default function ledgerService(cfg: Config): ServiceSchema {
       },
     },
     methods: {
+      /** Trade events carry the trade's identity (kind, amount, plan, periods, owner, channel) and the transition. */
+      enrichOutbox(_collection: string, doc: Trade, entry: { data: Record<string, unknown> }) {
+        const { history: _h, outbox: _o, ...view } = tradeView(doc) as TradeView & { outbox?: unknown };
+        return { ...view, ...entry.data, state: entry.data.to ?? view.state };
+      },
       /**
        * Merge one node's progress of a run: its partitions are set, then the totals are recomputed from
        * every node's partitions by compare-and-set on the record's version (nodes report concurrently).

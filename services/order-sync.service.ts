@@ -26,12 +26,15 @@ import {
 import type { CreatePlanParams } from "../contracts/schedule.contract";
 import { findPage, StoreMixin } from "../mixins/store.mixin";
 import { ClockMixin } from "../mixins/clock.mixin";
+import { OutboxMixin } from "../mixins/messaging/outbox.mixin";
+import { decrypt, encrypt } from "../domain/card";
+import { loadDataKey } from "../mixins/data-key";
 
 export type OrderView = Omit<Order, "_id" | "key" | "contentHash"> & { orderId: string };
 
 export function orderView(o: Order): OrderView {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { _id, key, contentHash: _h, ...rest } = o;
+  const { _id, key, contentHash: _h, outbox: _o, mobileEnc: _m, ...rest } = o as Order & { outbox?: unknown; mobileEnc?: string };
   return { orderId: _id, ...rest };
 }
 
@@ -51,6 +54,7 @@ export default function orderSyncService(cfg: Config): ServiceSchema {
         cfg,
       ),
       ClockMixin(cfg.timeZone),
+      OutboxMixin({ collections: ["orders"], flushMs: cfg.outboxFlushMs }),
     ],
     dependencies: ["schedule"],
     settings: { rest: "/" },
@@ -66,7 +70,8 @@ export default function orderSyncService(cfg: Config): ServiceSchema {
           let order: Order | null = await this.store.findOne({ key });
           if (!order) {
             try {
-              order = (await this.store.insert(newOrder(ctx.params, this.clock.iso()))) as Order;
+              // The mobile is kept encrypted for reminders (notifier), masked everywhere else.
+              order = (await this.store.insert({ ...newOrder(ctx.params, this.clock.iso()), mobileEnc: encrypt(ctx.params.customer.mobile, this.dataKey) })) as Order;
             } catch (err: any) {
               if (err?.code !== "DUPLICATE_KEY") throw err;
               order = await this.store.findOne({ key }); // a concurrent duplicate inserted first
@@ -81,6 +86,22 @@ export default function orderSyncService(cfg: Config): ServiceSchema {
             });
           }
           return orderView(await this.completeOrder(ctx, order));
+        },
+      },
+      /** The borrower's contact for reminders (notifier): the mobile decrypted — never logged, never over REST. */
+      contact: {
+        visibility: "public",
+        params: { $$strict: true, orderId: { type: "string", pattern: "^[A-Za-z0-9_.:-]{1,64}$" } },
+        async handler(this: any, ctx: Context<{ orderId: string }>) {
+          const order = await this.store.findById(ctx.params.orderId);
+          if (!order) throw new DomainError("NOT_FOUND", `Order ${ctx.params.orderId} not found`, { orderId: ctx.params.orderId });
+          return {
+            orderId: order._id,
+            customerId: order.customer.id,
+            name: order.customer.name,
+            mobile: order.mobileEnc ? decrypt(order.mobileEnc, this.dataKey) : null,
+            mobileMasked: order.customer.mobileMasked,
+          };
         },
       },
       get: {
@@ -147,15 +168,18 @@ export default function orderSyncService(cfg: Config): ServiceSchema {
           ...(order.bindingId ? { bindingId: order.bindingId } : {}),
         };
         await ctx.call("schedule.create", params);
+        const event: OrderSyncedEvent = { orderId: order._id, source: order.source, orderNo: order.orderNo, planId: order.planId };
         const updated: Order | null = await this.store.updateOne(
           { _id: order._id, status: "PLANNING" },
-          { $set: { status: "ACTIVE", updatedAt: this.clock.iso() } },
+          { $set: { status: "ACTIVE", updatedAt: this.clock.iso() }, $push: { outbox: this.outboxEntry("order.synced", order._id, event) } },
         );
         if (!updated) return (await this.store.findById(order._id)) as Order; // someone else finished it
-        const event: OrderSyncedEvent = { orderId: updated._id, source: updated.source, orderNo: updated.orderNo, planId: updated.planId };
-        ctx.emit("order.synced", event);
+        this.outboxWritten("orders", order._id);
         return updated;
       },
+    },
+    created(this: any) {
+      this.dataKey = loadDataKey(cfg, (m) => this.logger.warn(m));
     },
     async started(this: any) {
       this.repairTimer = setInterval(() => {

@@ -30,9 +30,10 @@ import {
 import { findPage, StoreMixin } from "../mixins/store.mixin";
 import { ClockMixin } from "../mixins/clock.mixin";
 import { ScheduleServicing, type Mutation } from "./schedule.servicing";
+import { OutboxMixin } from "../mixins/messaging/outbox.mixin";
 import { ownerOn } from "../domain/servicing";
 
-export type PlanSummary = Omit<Plan, "installments" | "_id" | "terms" | "appliedTrades" | "operations" | "events"> & {
+export type PlanSummary = Omit<Plan, "installments" | "_id" | "terms" | "appliedTrades" | "operations" | "events" | "outbox"> & {
   repaymentMethod: string;
   term: number;
   installmentCount: number;
@@ -41,8 +42,7 @@ export type PlanSummary = Omit<Plan, "installments" | "_id" | "terms" | "applied
 };
 
 function withoutId(plan: Plan): Omit<Plan, "_id"> {
-
-  const { _id, ...rest } = plan;
+  const { _id, outbox: _outbox, ...rest } = plan;
   return rest;
 }
 
@@ -61,6 +61,7 @@ export default function scheduleService(cfg: Config): ServiceSchema {
       ClockMixin(cfg.timeZone),
       RulesCacheMixin(),
       ScheduleServicing(),
+      OutboxMixin({ collections: ["plans"], flushMs: cfg.outboxFlushMs }),
     ],
     settings: { rest: "/" },
     actions: {
@@ -86,13 +87,6 @@ export default function scheduleService(cfg: Config): ServiceSchema {
             cfg.partitions,
             this.clock.iso(),
           );
-          try {
-            await this.store.insert(plan);
-          } catch (err: any) {
-            if (err?.code !== "DUPLICATE_KEY") throw err;
-            // A concurrent create won the race: answer with its plan.
-            return this.sameOrder(await this.store.findById(planId), ctx.params);
-          }
           const event: PlanGeneratedEvent = {
             planId,
             orderId,
@@ -101,7 +95,15 @@ export default function scheduleService(cfg: Config): ServiceSchema {
             installments: plan.installments.length,
             total: plan.totals.total,
           };
-          ctx.emit("plan.generated", event);
+          plan.outbox = [this.outboxEntry("plan.generated", planId, event)];
+          try {
+            await this.store.insert(plan);
+          } catch (err: any) {
+            if (err?.code !== "DUPLICATE_KEY") throw err;
+            // A concurrent create won the race: answer with its plan.
+            return this.sameOrder(await this.store.findById(planId), ctx.params);
+          }
+          this.outboxWritten("plans", planId);
           return withoutId(plan);
         },
       },
@@ -188,7 +190,7 @@ export default function scheduleService(cfg: Config): ServiceSchema {
         return withoutId(plan);
       },
       summary(plan: Plan): PlanSummary {
-        const { installments, _id, terms, appliedTrades: _applied, operations: _ops, events: _events, ...rest } = plan;
+        const { installments, _id, terms, appliedTrades: _applied, operations: _ops, events: _events, outbox: _outbox, ...rest } = plan;
         const next = nextDue(plan);
         return {
           ...rest,

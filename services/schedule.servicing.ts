@@ -15,7 +15,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import { DomainError } from "../domain/errors";
 import { allocate, applyAllocation, dueAmount, DEFAULT_ALLOCATION_ORDER, unpaidOf } from "../domain/allocation";
 import { applyWaiver, type FeeInstallment, type FeeRule } from "../domain/fees";
-import { compareDates } from "../domain/calendar";
+import { addDays, compareDates } from "../domain/calendar";
 import { fmt, min, money, parseAmount, ZERO } from "../domain/money";
 import { accrualDates, accruePlan, overdueSummary, ownerOn, ownersOf, remainingPrincipal, withOwner, type PlanAccrual } from "../domain/servicing";
 import { deferInstallments, extendTerm, prepayAndReamortize, prepaymentFee } from "../domain/reschedule";
@@ -57,6 +57,9 @@ import {
   type SettleParams,
   type SettlementQuoteParams,
   type WaiverParams,
+  reminderWorkParams,
+  type ReminderItem,
+  type ReminderWorkParams,
 } from "../contracts/servicing.contract";
 
 /** The SERVICING rule content (domain/rules.ts), defaults when no rule applies. */
@@ -151,6 +154,33 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
           if (afterPlanId) query._id = { $gt: afterPlanId };
           const plans: Plan[] = await this.store.find(query, { sort: { _id: 1 }, limit });
           return plans.map((p) => p.planId);
+        },
+      },
+      /**
+       * Reminder work (notifier): plans of a partition with an unpaid installment due on or before
+       * asOf + horizonDays, in planId order, with their unpaid installments and today's owner.
+       */
+      reminderWork: {
+        visibility: "public",
+        params: reminderWorkParams,
+        async handler(this: any, ctx: Context<ReminderWorkParams>): Promise<ReminderItem[]> {
+          const { partition, asOf, horizonDays, limit = 1000, afterPlanId } = ctx.params;
+          const query: Record<string, unknown> = { partition, status: { $in: ["ACTIVE", "PAUSED"] }, nextDueDate: { $lte: addDays(asOf, horizonDays) } };
+          if (afterPlanId) query._id = { $gt: afterPlanId };
+          const plans: Plan[] = await this.store.find(query, { sort: { _id: 1 }, limit });
+          return plans.map((p) => ({
+            planId: p.planId,
+            orderId: p.orderId,
+            partition: p.partition,
+            customerId: p.customerId,
+            bizType: p.bizType,
+            funderId: ownerOn(p, asOf),
+            productCode: p.productCode,
+            status: p.status,
+            installments: p.installments
+              .filter((i) => i.status !== "PAID")
+              .map((i) => ({ period: i.period, dueDate: i.dueDate, outstanding: i.outstanding, status: i.status, daysOverdue: (i as FeeInstallment).daysOverdue ?? 0 })),
+          }));
         },
       },
       overdue: {
@@ -531,12 +561,15 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
                 if (err?.code !== "DUPLICATE_KEY") throw err; // kept by an attempt that lost the race
               });
           }
+          // The events go into the plan in the same write (the outbox); the relay publishes them.
+          const entries = (m.emit ?? []).map(([type, data]) => this.outboxEntry(type, planId, data));
           const update: Record<string, unknown> = { $set: set };
           if (m.unset?.length) update.$unset = Object.fromEntries(m.unset.map((f) => [f, true]));
+          if (entries.length) update.$push = { outbox: { $each: entries } };
           const saved: Plan | null = await this.store.updateOne({ _id: planId, version: plan.version }, update);
           if (!saved) continue;
+          if (entries.length) this.outboxWritten("plans", planId);
           if (m.flow) await this.recordFlow(saved, m.flow);
-          for (const [name, payload] of m.emit ?? []) ctx.emit(name, payload);
           return m.result;
         }
         throw new DomainError("VERSION_CONFLICT", `Plan ${planId} is too contended; try again`, { planId });

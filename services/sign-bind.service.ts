@@ -8,12 +8,12 @@
  * so a demo or a test can confirm; a real channel never does.
  */
 import crypto from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
 import type { Context, ServiceSchema } from "moleculer";
 import type { Config } from "../config";
+import { loadDataKey } from "../mixins/data-key";
+import { OutboxMixin } from "../mixins/messaging/outbox.mixin";
 import { DomainError } from "../domain/errors";
-import { decrypt, deriveKey, encrypt, fingerprint, maskCard, maskIdNo } from "../domain/card";
+import { decrypt, encrypt, fingerprint, maskCard, maskIdNo } from "../domain/card";
 import { maskMobile } from "../domain/auth";
 import type { Page } from "../contracts/common";
 import {
@@ -37,24 +37,8 @@ import { ChannelsMixin } from "../mixins/channels.mixin";
 export type BindingView = Omit<Binding, "_id" | "cardEnc" | "idNoEnc" | "mobileEnc" | "liveKey" | "cardFingerprint"> & { bindingId: string };
 
 export function bindingView(b: Binding): BindingView {
-  const { _id, cardEnc: _c, idNoEnc: _i, mobileEnc: _m, liveKey: _l, cardFingerprint: _f, ...rest } = b;
+  const { _id, cardEnc: _c, idNoEnc: _i, mobileEnc: _m, liveKey: _l, cardFingerprint: _f, outbox: _o, ...rest } = b as Binding & { outbox?: unknown };
   return { bindingId: _id, ...rest };
-}
-
-/** The data key: from REPAYMESH_DATA_KEY, or generated once under the data folder (with a warning). */
-export function loadDataKey(cfg: Config, warn: (msg: string) => void): Buffer {
-  if (cfg.dataKey) return deriveKey(cfg.dataKey);
-  const file = path.join(cfg.dataDir, "data-key");
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(cfg.dataDir, { recursive: true });
-    try {
-      fs.writeFileSync(file, crypto.randomBytes(32).toString("hex"), { mode: 0o600, flag: "wx" });
-    } catch (err: any) {
-      if (err?.code !== "EEXIST") throw err;
-    }
-    warn(`Generated a card-data key in ${file}: set REPAYMESH_DATA_KEY (and keep it safe) in production.`);
-  }
-  return deriveKey(fs.readFileSync(file, "utf8").trim());
 }
 
 export default function signBindService(cfg: Config): ServiceSchema {
@@ -64,6 +48,7 @@ export default function signBindService(cfg: Config): ServiceSchema {
       StoreMixin({ collection: "bindings", indexes: [{ field: "customerId" }, { field: "liveKey", unique: true, sparse: true }] }, cfg),
       ClockMixin(cfg.timeZone),
       ChannelsMixin(cfg),
+      OutboxMixin({ collections: ["bindings"], flushMs: cfg.outboxFlushMs }),
     ],
     settings: { rest: "/" },
     actions: {
@@ -153,11 +138,9 @@ export default function signBindService(cfg: Config): ServiceSchema {
           const active = agreements.filter((a) => a.status === "ACTIVE").map((a) => a.channel);
           const pending = agreements.some((a) => a.status === "PENDING");
           const status = active.length ? "ACTIVE" : pending ? "PENDING" : "FAILED";
-          const saved = await this.save(binding, { agreements, status, ...(status === "FAILED" ? { liveKey: undefined } : {}) });
-          if (status === "ACTIVE" && binding.status !== "ACTIVE") {
-            const event: BindingSignedEvent = { bindingId: saved._id, customerId: saved.customerId, channels: active };
-            ctx.emit("binding.signed", event);
-          }
+          const signed = status === "ACTIVE" && binding.status !== "ACTIVE";
+          const event: BindingSignedEvent = { bindingId: binding._id, customerId: binding.customerId, channels: active };
+          const saved = await this.save(binding, { agreements, status, ...(status === "FAILED" ? { liveKey: undefined } : {}) }, signed ? [["binding.signed", event as unknown as Record<string, unknown>]] : []);
           if (!active.length && !pending) throw new DomainError("SIGN_FAILED", "No channel accepted the code", { agreements: agreements.map((a) => ({ channel: a.channel, status: a.status, failure: a.failure })) });
           return bindingView(saved);
         },
@@ -171,8 +154,7 @@ export default function signBindService(cfg: Config): ServiceSchema {
           if (binding.status === "UNBOUND") return bindingView(binding);
           const now = this.clock.iso();
           const agreements = binding.agreements.map((a) => (a.status === "ACTIVE" || a.status === "PENDING" ? { ...a, status: "TERMINATED" as const, updatedAt: now } : a));
-          const saved = await this.save(binding, { agreements, status: "UNBOUND", liveKey: undefined });
-          ctx.emit("binding.unbound", { bindingId: saved._id, customerId: saved.customerId });
+          const saved = await this.save(binding, { agreements, status: "UNBOUND", liveKey: undefined }, [["binding.unbound", { bindingId: binding._id, customerId: binding.customerId }]]);
           return bindingView(saved);
         },
       },
@@ -222,7 +204,8 @@ export default function signBindService(cfg: Config): ServiceSchema {
         return b;
       },
       /** Compare-and-set on version; `liveKey: undefined` removes the live key. */
-      async save(this: any, binding: Binding, patch: Partial<Binding>): Promise<Binding> {
+      /** Compare-and-set on version; `events` go into the binding in the same write (the outbox). */
+      async save(this: any, binding: Binding, patch: Partial<Binding>, events: Array<[string, Record<string, unknown>]> = []): Promise<Binding> {
         const set: Record<string, unknown> = { updatedAt: this.clock.iso(), version: binding.version + 1 };
         const unset: Record<string, true> = {};
         for (const [k, v] of Object.entries(patch)) {
@@ -231,8 +214,10 @@ export default function signBindService(cfg: Config): ServiceSchema {
         }
         const update: Record<string, unknown> = { $set: set };
         if (Object.keys(unset).length) update.$unset = unset;
+        if (events.length) update.$push = { outbox: { $each: events.map(([type, data]) => this.outboxEntry(type, binding._id, data)) } };
         const saved: Binding | null = await this.store.updateOne({ _id: binding._id, version: binding.version }, update);
         if (!saved) throw new DomainError("VERSION_CONFLICT", `Binding ${binding._id} changed concurrently; try again`, { bindingId: binding._id });
+        if (events.length) this.outboxWritten("bindings", binding._id);
         return saved;
       },
       /** Decrypt a binding's card number for a channel call (never returned, never logged). */

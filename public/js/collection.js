@@ -57,7 +57,8 @@
   // ------------------------------------------------------------------ accrual run
 
   function counters(totals) {
-    const keys = Object.keys(totals || {}).filter((k) => k !== "partitions" && k !== "running" && k !== "done");
+    // Partition counts are in the progress bar; the rest are the job's own counters.
+    const keys = Object.keys(totals || {}).filter((k) => !/^partitions/.test(k) && k !== "running" && k !== "done" && k !== "pending");
     if (!keys.length) return h("span", { class: "muted small" }, "no partition has reported yet");
     const tone = { failed: "chip-err", changed: "chip-ok", entries: "chip-accent" };
     return h(

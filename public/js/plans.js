@@ -448,7 +448,7 @@
     };
     const form = opForm({
       defs,
-      values: { prepaymentNo: RM.opNo("PRE"), mode: "KEEP_TERM" },
+      values: { prepaymentNo: RM.opNo("PP"), mode: "KEEP_TERM" },
       submitLabel: "2. Record prepayment",
       extra: quoteBox,
       before: quoteBtn,
@@ -530,7 +530,7 @@
     };
     const form = opForm({
       defs,
-      values: { settlementNo: RM.opNo("STL"), method: "OFFLINE", date: today },
+      values: { settlementNo: RM.opNo("SET"), method: "OFFLINE", date: today },
       submitLabel: "2. Settle",
       extra: quoteBox,
       before: quoteBtn,

@@ -163,12 +163,8 @@ describe("collection support", () => {
       ["RESUME", "olivia", "promise to pay"],
     ]);
     await until(async () => events.length, (n) => n >= 4, 5000);
-    expect(events.map((e) => [e.event, e.params.planId])).toEqual([
-      ["plan.paused", a],
-      ["plan.resumed", a],
-      ["plan.paused", b],
-      ["plan.resumed", b],
-    ]);
+    // In order per plan (the outbox keeps a plan's events in order; plans are independent).
+    for (const id of [a, b]) expect(events.filter((e) => e.params.planId === id).map((e) => e.event)).toEqual(["plan.paused", "plan.resumed"]);
   });
 
   it("records an offline repayment in the allocation order: penalty first, oldest installment first", async () => {

@@ -70,7 +70,8 @@ describe("scheduled debit slots over a month", () => {
       ["202603201800-1", true],
     ]);
     // 62 slots started by the scheduler, none by hand.
-    expect((await slotRuns()).filter((r: any) => r.trigger === "SCHEDULE")).toHaveLength(62);
+    // (A slot due on the real clock before the test clock was set may also have run: not counted.)
+    expect((await slotRuns()).filter((r: any) => r.trigger === "SCHEDULE" && r.startedAt.startsWith("2026-03"))).toHaveLength(62);
   });
 
   it("applies a changed time point without a restart", async () => {

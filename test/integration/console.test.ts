@@ -53,9 +53,9 @@ describe("web console", () => {
     for (const f of files) expect(() => new vm.Script(fs.readFileSync(path.join(PUBLIC, f), "utf8"), { filename: f })).not.toThrow();
   });
 
-  it("serves the collection & payout pages (runs, trades, flows, bindings, payouts, channels) as JavaScript", async () => {
+  it("serves the collection & payout pages (runs, trades, flows, bindings, payouts, channels, collection, transfers) as JavaScript", async () => {
     const page = await get("/");
-    for (const f of ["js/trades.js", "js/runs.js", "js/bindings.js", "js/payouts.js", "js/channels.js"]) {
+    for (const f of ["js/trades.js", "js/runs.js", "js/bindings.js", "js/payouts.js", "js/channels.js", "js/collection.js", "js/transfers.js"]) {
       expect(page.text).toContain(`<script src="${f}"></script>`);
       const asset = await get("/" + f);
       expect({ f, status: asset.status }).toEqual({ f, status: 200 });
@@ -91,11 +91,35 @@ describe("web console", () => {
       }
     }
     expect(routes).toEqual(
-      expect.arrayContaining(["/dashboard", "/plans/:planId", "/runs", "/runs/:runId", "/trades", "/trades/:tradeNo", "/flows", "/bindings", "/bindings/new", "/bindings/:bindingId", "/payouts", "/channels"]),
+      expect.arrayContaining([
+        "/dashboard",
+        "/plans/:planId",
+        "/runs",
+        "/runs/:runId",
+        "/trades",
+        "/trades/:tradeNo",
+        "/flows",
+        "/bindings",
+        "/bindings/new",
+        "/bindings/:bindingId",
+        "/payouts",
+        "/channels",
+        "/collection",
+        "/transfers",
+        "/transfers/:transferNo",
+        "/funders",
+        "/remittances",
+      ]),
     );
     // "/bindings/new" must win over "/bindings/:bindingId" (first match wins).
     expect(routes.indexOf("/bindings/new")).toBeLessThan(routes.indexOf("/bindings/:bindingId"));
     expect(typeof sandbox.RM.onLeave).toBe("function");
+    // Operation numbers (idempotency keys of manual operations) fit the API's 4-48 [A-Za-z0-9_-].
+    const no = sandbox.RM.opNo("REP");
+    expect(no).toMatch(/^REP-[A-Za-z0-9_-]{4,44}$/);
+    expect(no.length).toBeLessThanOrEqual(48);
+    expect(sandbox.RM.opNo("REP")).not.toBe(no);
+    expect(typeof sandbox.RM.plans.pauseButton).toBe("function");
     expect(sandbox.RM.decCmp("10.5", "10.50")).toBe(0);
     expect(sandbox.RM.decCmp("99999999999999999.01", "99999999999999999.1")).toBe(-1);
   });

@@ -78,7 +78,8 @@ describe("order-sync", () => {
     const order = orderFixture();
     const res: any = await node.broker.call("order-sync.sync", order);
     await Promise.all(Array.from({ length: 5 }, () => node.broker.call("order-sync.sync", order)));
-    await new Promise((r) => setTimeout(r, 50));
+    // Published by the outbox relay shortly after the writes, once each.
+    await new Promise((r) => setTimeout(r, 400));
     expect(seen.sort()).toEqual([`order.synced:${res.orderId}`, `plan.generated:${res.planId}`]);
     await node.broker.destroyService(svc);
   });

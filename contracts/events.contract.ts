@@ -1,0 +1,52 @@
+/**
+ * Upstream messages: what the outbox records with a change and what consumers of the durable
+ * channel receive. The event id is the dedupe key (at-least-once delivery).
+ */
+
+/** The channel every outbox event is sent to (@moleculer/channels; each consuming service its own group). */
+export const EVENTS_CHANNEL = "repaymesh.events";
+
+/** An event recorded in a document together with the change it describes. */
+export interface OutboxEntry {
+  id: string;
+  type: string;
+  /** The aggregate it is about (planId, tradeNo, orderId…). */
+  key: string;
+  /** Business time of the change. */
+  occurredAt: string;
+  data: Record<string, unknown>;
+}
+
+/** What consumers receive. */
+export interface EventEnvelope<T = Record<string, unknown>> {
+  id: string;
+  type: string;
+  /** The service that recorded it. */
+  source: string;
+  key: string;
+  occurredAt: string;
+  data: T;
+}
+
+/** Every event type published through the outbox (webhook subscriptions choose among them). */
+export const EVENT_TYPES = [
+  "order.synced",
+  "plan.generated",
+  "binding.signed",
+  "binding.unbound",
+  "trade.succeeded",
+  "trade.failed",
+  "trade.unknown",
+  "trade.needs_reconciliation",
+  "installment.paid",
+  "installment.overdue",
+  "plan.settled",
+  "plan.paused",
+  "plan.resumed",
+  "plan.rescheduled",
+  "plan.transferred",
+  "reconciliation.completed",
+  "reconciliation.discrepancy",
+  "reconciliation.trade_settled",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];

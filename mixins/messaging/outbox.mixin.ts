@@ -1,0 +1,117 @@
+/**
+ * The transactional outbox. A service records the events of a change INSIDE the document it
+ * changes, in the same single-document write (an `outbox` array on the plan, the trade, the
+ * order…): there is no moment where the change is stored and its events are not. A relay then
+ * publishes each entry at least once — to the durable channel (EVENTS_CHANNEL, @moleculer/channels)
+ * and as a Moleculer event for listeners inside the mesh — and only then pulls it from the
+ * document. A crash between the change and the publication leaves the entry in the document; the
+ * relay's sweep (at start and every 10 s) finds and publishes it. Consumers dedupe on the event id.
+ *
+ *   mixins: [OutboxMixin({ collections: ["plans"] })],
+ *   const entries = [this.outboxEntry("plan.paused", planId, { planId, reason })];
+ *   await this.store.updateOne({ _id, version }, { $set: {...}, $push: { outbox: { $each: entries } } });
+ *   this.outboxWritten("plans", planId);   // publish soon (the sweep would anyway)
+ */
+import crypto from "node:crypto";
+import type { ServiceSchema } from "moleculer";
+import { EVENTS_CHANNEL, type EventEnvelope, type OutboxEntry } from "../../contracts/events.contract";
+
+const SWEEP_EVERY_MS = 10_000;
+const SWEEP_PAGE = 500;
+
+/** A sortable, unique event id: time first (ms, hex), then randomness. */
+export function eventId(nowMs: number): string {
+  return "EV" + nowMs.toString(16).padStart(12, "0") + crypto.randomBytes(8).toString("hex");
+}
+
+export function OutboxMixin(opts: { collections: string[]; flushMs?: number }): Partial<ServiceSchema> {
+  return {
+    methods: {
+      outboxEntry(this: any, type: string, key: string, data: Record<string, unknown>): OutboxEntry {
+        const now = this.clock?.nowMs ? this.clock.nowMs() : Date.now();
+        return { id: eventId(Date.now()), type, key, occurredAt: new Date(now).toISOString(), data };
+      },
+      /** Publish the entries of this document soon. */
+      outboxWritten(this: any, collection: string, id: string) {
+        this.outboxDirty.add(`${collection}\u0000${id}`);
+        if (!this.outboxTimer && !this.outboxStopped) {
+          this.outboxTimer = setTimeout(() => {
+            this.outboxTimer = null;
+            this.flushOutbox().catch((err: Error) => this.logger.warn(`Outbox flush failed: ${err.message}`));
+          }, opts.flushMs ?? 0);
+        }
+      },
+      async flushOutbox(this: any) {
+        if (this.outboxFlushing) return this.outboxFlushing;
+        this.outboxFlushing = (async () => {
+          while (this.outboxDirty.size) {
+            const batch = [...this.outboxDirty] as string[];
+            this.outboxDirty.clear();
+            for (const item of batch) {
+              const [collection, id] = item.split("\u0000");
+              try {
+                await this.relayDocument(collection, id);
+              } catch (err: any) {
+                this.logger.warn(`Outbox relay of ${collection}/${id} failed (the sweep retries): ${err.message}`);
+              }
+            }
+          }
+        })().finally(() => {
+          this.outboxFlushing = null;
+        });
+        return this.outboxFlushing;
+      },
+      /** Publish a document's entries in order, then pull them. Safe to run twice (at least once). */
+      async relayDocument(this: any, collection: string, id: string): Promise<number> {
+        const store = this.stores[collection];
+        const doc = await store.findById(id);
+        const entries: OutboxEntry[] = doc?.outbox ?? [];
+        if (!entries.length) return 0;
+        for (const e of entries) {
+          // A service may complete the payload from the document (static fields it did not repeat in the write).
+          const data = typeof this.enrichOutbox === "function" ? this.enrichOutbox(collection, doc, e) : e.data;
+          const envelope: EventEnvelope = { id: e.id, type: e.type, source: this.name, key: e.key, occurredAt: e.occurredAt, data };
+          await this.broker.sendToChannel(EVENTS_CHANNEL, envelope);
+          this.broker.emit(e.type, { ...data, eventId: e.id });
+        }
+        await store.updateOne({ _id: id }, { $pull: { outbox: { id: { $in: entries.map((e) => e.id) } } } });
+        this.outboxPublished += entries.length;
+        return entries.length;
+      },
+      /** Find every document still holding entries (after a crash) and relay them. */
+      async sweepOutbox(this: any): Promise<number> {
+        let n = 0;
+        for (const collection of opts.collections) {
+          const store = this.stores[collection];
+          for (;;) {
+            const docs = await store.find({ "outbox.0": { $exists: true } }, { limit: SWEEP_PAGE });
+            if (!docs.length) break;
+            for (const d of docs) n += await this.relayDocument(collection, d._id);
+            if (docs.length < SWEEP_PAGE) break;
+          }
+        }
+        return n;
+      },
+    },
+    created(this: any) {
+      this.outboxDirty = new Set<string>();
+      this.outboxTimer = null;
+      this.outboxFlushing = null;
+      this.outboxPublished = 0;
+      this.outboxStopped = false;
+    },
+    async started(this: any) {
+      // After the store is ready (the store mixin's started runs first: mixins start in order).
+      const sweep = () => this.sweepOutbox().catch((err: Error) => this.logger.warn(`Outbox sweep failed: ${err.message}`));
+      setTimeout(sweep, 300).unref?.();
+      this.outboxSweepTimer = setInterval(sweep, SWEEP_EVERY_MS);
+      this.outboxSweepTimer.unref?.();
+    },
+    async stopped(this: any) {
+      this.outboxStopped = true;
+      clearInterval(this.outboxSweepTimer);
+      if (this.outboxTimer) clearTimeout(this.outboxTimer);
+      await this.outboxFlushing;
+    },
+  } as Partial<ServiceSchema>;
+}
