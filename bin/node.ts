@@ -19,6 +19,7 @@ import simBanksService from "../services/sim-banks.service";
 import { channelsMiddleware } from "../mixins/messaging/channels";
 import feeCalculatorService from "../services/fee-calculator.service";
 import assetTransferService from "../services/asset-transfer.service";
+import webhooksService from "../services/webhooks.service";
 
 /** Every service this release ships, by name; SERVICES=… picks a subset. */
 export const SERVICE_FACTORIES: Record<string, { factory: (cfg: Config) => ServiceSchema; ownsData: boolean }> = {
@@ -31,6 +32,7 @@ export const SERVICE_FACTORIES: Record<string, { factory: (cfg: Config) => Servi
   "deduction-executor": { factory: (cfg) => deductionExecutorService(cfg), ownsData: false },
   "fee-calculator": { factory: (cfg) => feeCalculatorService(cfg), ownsData: false },
   "asset-transfer": { factory: assetTransferService, ownsData: true },
+  webhooks: { factory: webhooksService, ownsData: true },
   "sim-banks": { factory: simBanksService, ownsData: false },
   api: { factory: apiService, ownsData: false },
 };
@@ -94,6 +96,8 @@ export interface RepayMeshNode {
 export interface NodeExtras {
   /** Extra broker middlewares (tests inject crashes between steps with them). */
   middlewares?: BrokerOptions["middlewares"];
+  /** Extra services started with the node (tests: consumers that must be there from the start). */
+  services?: ServiceSchema[];
 }
 
 export function createBroker(cfg: Readonly<Config>, extras: NodeExtras = {}): { broker: ServiceBroker; release: () => void } {
@@ -106,6 +110,7 @@ export function createBroker(cfg: Readonly<Config>, extras: NodeExtras = {}): { 
     if (extras.middlewares?.length) options.middlewares = [...(options.middlewares ?? []), ...extras.middlewares];
     const broker = new ServiceBroker(options);
     for (const n of names) broker.createService(SERVICE_FACTORIES[n].factory(cfg));
+    for (const schema of extras.services ?? []) broker.createService(schema);
     return { broker, release };
   } catch (err) {
     release();

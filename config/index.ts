@@ -49,8 +49,10 @@ export interface Config {
   simJournal: boolean;
   /** First retry delay of a failed channel message in the embedded adapter (doubles each time). */
   channelRetryMs: number;
-  /** How soon the outbox relay publishes what a write recorded (a sweep also runs every 30 s). */
+  /** How soon the outbox relay publishes what a write recorded. */
   outboxFlushMs: number;
+  /** How often the outbox sweep looks for entries left behind (a crash between a write and its publication). */
+  outboxSweepMs: number;
   /** Webhook retry back-off, one delay per retry (ms); after the last the delivery is FAILED (redeliver by hand). */
   webhookBackoffMs: number[];
   /** Time-out of one webhook request. */
@@ -166,7 +168,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     simBanksDir: nonEmpty(env, "SIM_BANKS_DIR") ? path.resolve(env.SIM_BANKS_DIR as string) : undefined,
     apiKeys: nonEmpty(env, "REPAYMESH_API_KEYS") ? parseApiKeys(env.REPAYMESH_API_KEYS as string) : undefined,
     channelRetryMs: int(env, "CHANNEL_RETRY_MS", 200, 1, 600_000),
-    outboxFlushMs: int(env, "OUTBOX_FLUSH_MS", 20, 0, 60_000),
+    outboxFlushMs: int(env, "OUTBOX_FLUSH_MS", 20, 0, 600_000),
+    outboxSweepMs: int(env, "OUTBOX_SWEEP_MS", 10_000, 50, 3_600_000),
     webhookBackoffMs: msList(env, "WEBHOOK_BACKOFF_MS", [10_000, 30_000, 120_000, 600_000, 3_600_000, 21_600_000]),
     webhookTimeoutMs: int(env, "WEBHOOK_TIMEOUT_MS", 5000, 100, 120_000),
     notifierProvider: notifierProvider(env),

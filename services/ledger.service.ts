@@ -43,6 +43,9 @@ import {
   type Trade,
   type TradeNoParams,
   type TransitionParams,
+  reconTradesParams,
+  type ReconTrade,
+  type ReconTradesParams,
 } from "../contracts/ledger.contract";
 import { findPage, StoreMixin } from "../mixins/store.mixin";
 import type { JobRun } from "../mixins/partitioned-jobs.mixin";
@@ -77,7 +80,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
   return {
     name: "ledger",
     mixins: [
-      OutboxMixin({ collections: ["trades"], flushMs: cfg.outboxFlushMs }),
+      OutboxMixin({ collections: ["trades"], flushMs: cfg.outboxFlushMs, sweepMs: cfg.outboxSweepMs }),
       StoreMixin(
         {
           collection: "trades",
@@ -105,7 +108,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
       "jobs.progress": {
         async handler(this: any, ctx: Context<JobRun>) {
           // Debit runs, overdue-accrual runs and remittances are shown as runs; other jobs (sweeps) are not.
-          const shown = ctx.params.service === "deduction-executor" || (ctx.params.service === "fee-calculator" && ctx.params.job === "accrual") || (ctx.params.service === "asset-transfer" && ctx.params.job === "daily");
+          const shown = ctx.params.service === "deduction-executor" || (ctx.params.service === "fee-calculator" && ctx.params.job === "accrual") || (ctx.params.service === "asset-transfer" && ctx.params.job === "daily") || (ctx.params.service === "reconciler" && ctx.params.job === "daily");
           if (!shown) return;
           await this.saveProgress(ctx.params).catch((err: Error) => this.logger.warn(`Could not save run progress: ${err.message}`));
         },
@@ -219,6 +222,18 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           const rows: Trade[] = await this.store.find(ctx.params.query, { sort: { createdAt: 1 }, limit: ctx.params.limit ?? 1000 });
           // Internal (mesh only): unmasked, so the executor can compare a replayed payout with the first.
           return rows.map(({ _id: _i, openKey: _k, ...t }) => t);
+        },
+      },
+      /** Reconciliation: a channel's trades of a business date sorted by trade number, a page after `after`. */
+      reconTrades: {
+        visibility: "public",
+        params: reconTradesParams,
+        async handler(this: any, ctx: Context<ReconTradesParams>): Promise<ReconTrade[]> {
+          const { channel, date, after, limit } = ctx.params;
+          const q: Record<string, unknown> = { channel, businessDate: date };
+          if (after !== undefined) q._id = { $gt: after };
+          const rows: Trade[] = await this.store.find(q, { sort: { _id: 1 }, limit: limit ?? 1000 });
+          return rows.map((t) => ({ tradeNo: t.tradeNo, kind: t.kind, state: t.state, amount: t.amount, businessDate: t.businessDate, planId: t.planId, applied: t.applied, channelRef: t.channelRef }));
         },
       },
       count: {

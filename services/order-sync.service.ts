@@ -54,7 +54,7 @@ export default function orderSyncService(cfg: Config): ServiceSchema {
         cfg,
       ),
       ClockMixin(cfg.timeZone),
-      OutboxMixin({ collections: ["orders"], flushMs: cfg.outboxFlushMs }),
+      OutboxMixin({ collections: ["orders"], flushMs: cfg.outboxFlushMs, sweepMs: cfg.outboxSweepMs }),
     ],
     dependencies: ["schedule"],
     settings: { rest: "/" },

@@ -61,7 +61,7 @@ export default function scheduleService(cfg: Config): ServiceSchema {
       ClockMixin(cfg.timeZone),
       RulesCacheMixin(),
       ScheduleServicing(),
-      OutboxMixin({ collections: ["plans"], flushMs: cfg.outboxFlushMs }),
+      OutboxMixin({ collections: ["plans"], flushMs: cfg.outboxFlushMs, sweepMs: cfg.outboxSweepMs }),
     ],
     settings: { rest: "/" },
     actions: {

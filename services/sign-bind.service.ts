@@ -48,7 +48,7 @@ export default function signBindService(cfg: Config): ServiceSchema {
       StoreMixin({ collection: "bindings", indexes: [{ field: "customerId" }, { field: "liveKey", unique: true, sparse: true }] }, cfg),
       ClockMixin(cfg.timeZone),
       ChannelsMixin(cfg),
-      OutboxMixin({ collections: ["bindings"], flushMs: cfg.outboxFlushMs }),
+      OutboxMixin({ collections: ["bindings"], flushMs: cfg.outboxFlushMs, sweepMs: cfg.outboxSweepMs }),
     ],
     settings: { rest: "/" },
     actions: {

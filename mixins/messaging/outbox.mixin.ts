@@ -24,7 +24,7 @@ export function eventId(nowMs: number): string {
   return "EV" + nowMs.toString(16).padStart(12, "0") + crypto.randomBytes(8).toString("hex");
 }
 
-export function OutboxMixin(opts: { collections: string[]; flushMs?: number }): Partial<ServiceSchema> {
+export function OutboxMixin(opts: { collections: string[]; flushMs?: number; sweepMs?: number }): Partial<ServiceSchema> {
   return {
     methods: {
       outboxEntry(this: any, type: string, key: string, data: Record<string, unknown>): OutboxEntry {
@@ -100,11 +100,16 @@ export function OutboxMixin(opts: { collections: string[]; flushMs?: number }): 
       this.outboxPublished = 0;
       this.outboxStopped = false;
     },
+    events: {
+      // The first sweep waits until every service of the node has started (and subscribed its
+      // channels): what a crash left behind is then published to this node's consumers too.
+      "$broker.started"(this: any) {
+        this.sweepOutbox().catch((err: Error) => this.logger.warn(`Outbox sweep failed: ${err.message}`));
+      },
+    },
     async started(this: any) {
-      // After the store is ready (the store mixin's started runs first: mixins start in order).
       const sweep = () => this.sweepOutbox().catch((err: Error) => this.logger.warn(`Outbox sweep failed: ${err.message}`));
-      setTimeout(sweep, 300).unref?.();
-      this.outboxSweepTimer = setInterval(sweep, SWEEP_EVERY_MS);
+      this.outboxSweepTimer = setInterval(sweep, opts.sweepMs ?? SWEEP_EVERY_MS);
       this.outboxSweepTimer.unref?.();
     },
     async stopped(this: any) {
