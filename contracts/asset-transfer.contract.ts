@@ -110,6 +110,8 @@ export interface Remittance {
   flows: number;
   /** PAID: payout succeeded; SENT: in flight; HELD: no account registered; FAILED: retried on the next run. */
   status: "PENDING" | "SENT" | "PAID" | "HELD" | "FAILED";
+  /** The payout that pays it (the remittance number, or `-R<n>` after a payout that failed). */
+  payoutNo?: string;
   payoutStatus?: string;
   error?: string;
   attempts: number;

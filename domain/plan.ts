@@ -43,6 +43,7 @@ export function buildPlan(p: NewPlan, partitions: number, nowIso: string): Plan 
     totals: { principal: schedule.totalPrincipal, interest: schedule.totalInterest, fee: schedule.totalFee, total: schedule.total },
     nextDueDate: schedule.lines[0]?.dueDate ?? null,
     appliedTrades: {},
+    revision: 1,
     version: 1,
     createdAt: nowIso,
     updatedAt: nowIso,

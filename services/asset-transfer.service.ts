@@ -54,8 +54,8 @@ function userOf(ctx: Context): string {
 }
 
 function view<T extends { _id: string }>(doc: T): Omit<T, "_id"> {
-  const { _id, ...rest } = doc;
-  return rest;
+  const { _id, fingerprint: _f, ...rest } = doc as T & { fingerprint?: string };
+  return rest as Omit<T, "_id">;
 }
 
 function maskAccount<T extends { accountNo: string }>(f: T): T {
@@ -154,7 +154,7 @@ export default function assetTransferService(cfg: Config): ServiceSchema {
           const q: Record<string, unknown> = {};
           if (ctx.params.status) q.status = ctx.params.status;
           if (ctx.params.toFunderId) q.toFunderId = ctx.params.toFunderId;
-          return findPage(this.store, q, ctx.params, { createdAt: -1, _id: 1 }, (t: Transfer) => ({ ...view(t), plans: undefined, planCount: t.plans.length }));
+          return findPage(this.store, q, ctx.params, { createdAt: -1, _id: 1 }, (t: Transfer) => ({ ...view(t), plans: undefined, history: undefined, planCount: t.plans.length }));
         },
       },
       cancel: {
@@ -316,27 +316,35 @@ export default function assetTransferService(cfg: Config): ServiceSchema {
         }
         return out;
       },
+      /**
+       * Pay a remittance. The payout number is the remittance's until a payout ends FAILED (nothing
+       * moved): then the next attempt gets a new number (`-R<n>`), since a payout is idempotent on it.
+       */
       async payRemittance(this: any, r: Remittance): Promise<Remittance> {
         const funder = await this.stores.funders.findById(r.funderId);
         const now = this.clock.iso();
         let set: Partial<Remittance>;
+        const payoutNo = r.status === "FAILED" && r.payoutStatus && r.payoutNo ? `${r.remittanceNo}-R${r.attempts}`.slice(0, 64) : (r.payoutNo ?? r.remittanceNo);
         if (!funder) {
           set = { status: "HELD", error: "No payout account registered for this funder (PUT /funders/:funderId)" };
         } else {
           try {
             const res: any = await this.broker.call("deduction-executor.createPayout", {
-              payoutNo: r.remittanceNo,
+              payoutNo,
               amount: r.amount,
               beneficiary: { accountNo: funder.accountNo, accountName: funder.accountName, funderId: r.funderId },
               purpose: `Remittance of collections on ${r.date}`,
             });
             const status = res.status === "SUCCEEDED" ? "PAID" : res.status === "FAILED" || res.status === "NO_CHANNEL" ? "FAILED" : "SENT";
-            set = { status, payoutStatus: res.status, ...(status === "FAILED" ? { error: `payout ${res.status}` } : {}) };
+            set = { status, payoutNo, payoutStatus: res.status, ...(status === "FAILED" ? { error: `payout ${res.status}` } : {}) };
           } catch (err: any) {
-            set = { status: "FAILED", error: err?.code ? `${err.code}: ${err.message}` : String(err?.message ?? err) };
+            // Refused before anything was sent (e.g. POSITION_INSUFFICIENT): the same number is tried again.
+            set = { status: "FAILED", payoutNo, error: err?.code ? `${err.code}: ${err.message}` : String(err?.message ?? err) };
           }
         }
-        const saved = await this.stores.remittances.updateOne({ _id: r._id, attempts: r.attempts }, { $set: { ...set, attempts: r.attempts + 1, updatedAt: now } });
+        const update: Record<string, unknown> = { $set: { ...set, attempts: r.attempts + 1, updatedAt: now } };
+        if (set.status === "FAILED" && !set.payoutStatus) update.$unset = { payoutStatus: true };
+        const saved = await this.stores.remittances.updateOne({ _id: r._id, attempts: r.attempts }, update);
         return (saved ?? (await this.stores.remittances.findById(r._id))) as Remittance;
       },
     },

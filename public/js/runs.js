@@ -68,9 +68,11 @@
     }
     const t = run.totals || {};
     const total = t.partitions || 0;
-    const running = Math.min(t.running || 0, total);
+    // Totals from the ledger's run record: partitionsDone / partitionsRunning / partitionsFailed.
+    const doneN = t.partitionsDone ?? t.done ?? 0;
+    const running = Math.min(t.partitionsRunning ?? t.running ?? 0, total);
     const finished = Math.min(total - running, total);
-    return { finished, done: Math.min(t.done || 0, total), failed: Math.max(finished - (t.done || 0), 0), running, total };
+    return { finished, done: Math.min(doneN, total), failed: Math.max(finished - doneN, 0), running, total };
   }
 
   function progressBar(run, big) {
@@ -109,7 +111,7 @@
 
   /** The non-zero totals as small labelled counters (a table cell). */
   function miniCounters(totals) {
-    const skip = { partitions: 1, done: 1, running: 1 };
+    const skip = { partitions: 1, done: 1, running: 1, partitionsDone: 1, partitionsRunning: 1, partitionsFailed: 1 };
     const keys = orderedKeys(totals).filter((k) => !skip[k] && totals[k]);
     if (!keys.length) return h("span", { class: "muted small" }, "nothing processed");
     return h(
@@ -121,7 +123,7 @@
 
   // ------------------------------------------------------------------ list + trigger form
 
-  const FILTERS = [{ name: "job", label: "Job", type: "select", options: [{ value: "debitSlot", label: "debitSlot (debit slots)" }, { value: "repair", label: "repair (sweeps)" }], emptyLabel: "any" }];
+  const FILTERS = [{ name: "job", label: "Job", type: "select", options: [{ value: "debitSlot", label: "debitSlot (debit slots)" }, { value: "repair", label: "repair (sweeps)" }, { value: "accrual", label: "accrual (overdue fees)" }, { value: "daily", label: "daily (transfers, remittances)" }], emptyLabel: "any" }];
 
   const COLUMNS = [
     { label: "Run", get: (r) => RM.link(runHref(r.runId), r.runId, "mono small"), cls: "nowrap" },

@@ -24,7 +24,7 @@ describe("outbox over NATS JetStream", () => {
 
   function consumerBroker(url: string): ServiceBroker {
     const cfg = loadConfig({ ...testEnv({ TRANSPORTER: url }), NODE_ID: "consumer-1" });
-    const broker = new ServiceBroker({ namespace: "repaymesh", nodeID: "consumer-1", transporter: url, logger: false, middlewares: [channelsMiddleware(cfg)] });
+    const broker = new ServiceBroker({ namespace: "repaymesh", nodeID: "consumer-1", transporter: url as any, logger: false, middlewares: [channelsMiddleware(cfg)] });
     broker.createService({
       name: "dedupe-consumer",
       channels: {
