@@ -3,6 +3,7 @@ import os from "node:os";
 import { benchPlans } from "./plan.bench";
 import { benchOrders } from "./orders.bench";
 import { benchDebits } from "./debits.bench";
+import { benchReconcile } from "./reconcile.bench";
 
 async function main() {
   console.log(`RepayMesh benchmarks — ${new Date().toISOString()}`);
@@ -19,6 +20,10 @@ async function main() {
   console.table([{ plans: d.plans, debitsPerSec: Math.round(d.debitsPerSec), rawStoreLimitPerSec: Math.round(d.rawLimitPerSec), ratio: d.ratio.toFixed(2), setupSeconds: d.setupSeconds }]);
   const millionMinutes = 1_000_000 / d.debitsPerSec / 60;
   console.log(`1,000,000 due installments at this rate: ${millionMinutes.toFixed(0)} minutes on one embedded node (linear extrapolation; the file store is the bound).`);
+  const reconLines = Number(process.env.BENCH_RECON_LINES ?? 1_000_000);
+  console.log(`\nReconciliation: ${reconLines} statement lines (bank A layout) against ${reconLines} trades, parse + match (in-memory trades):`);
+  const rc = await benchReconcile(reconLines);
+  console.table([{ lines: rc.lines, fileMiB: rc.fileMiB, parseSeconds: rc.parseSeconds, matchSeconds: rc.matchSeconds, totalSeconds: rc.totalSeconds, linesPerSec: rc.linesPerSec }]);
 }
 
 main().catch((err) => {

@@ -19,6 +19,8 @@ import simBanksService from "../services/sim-banks.service";
 import { channelsMiddleware } from "../mixins/messaging/channels";
 import feeCalculatorService from "../services/fee-calculator.service";
 import assetTransferService from "../services/asset-transfer.service";
+import reconcilerService from "../services/reconciler.service";
+import notifierService from "../services/notifier.service";
 import webhooksService from "../services/webhooks.service";
 
 /** Every service this release ships, by name; SERVICES=… picks a subset. */
@@ -32,6 +34,8 @@ export const SERVICE_FACTORIES: Record<string, { factory: (cfg: Config) => Servi
   "deduction-executor": { factory: (cfg) => deductionExecutorService(cfg), ownsData: false },
   "fee-calculator": { factory: (cfg) => feeCalculatorService(cfg), ownsData: false },
   "asset-transfer": { factory: assetTransferService, ownsData: true },
+  reconciler: { factory: reconcilerService, ownsData: true },
+  notifier: { factory: (cfg) => notifierService(cfg), ownsData: true },
   webhooks: { factory: webhooksService, ownsData: true },
   "sim-banks": { factory: simBanksService, ownsData: false },
   api: { factory: apiService, ownsData: false },

@@ -60,6 +60,10 @@ export interface Config {
   /** Reminder provider: "sim" (the simulated SMS provider, messages kept in its log) or "http" (POST to NOTIFIER_HTTP_URL). */
   notifierProvider: "sim" | "http";
   notifierHttpUrl?: string;
+  /** Business time of the daily reconciliation of yesterday's statements. */
+  reconcileTime: string;
+  /** Discrepancies open longer than this raise a daily ops alert. */
+  reconAlertDays: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
   logFormat: "json" | "short" | "full";
 }
@@ -70,6 +74,12 @@ function msList(env: NodeJS.ProcessEnv, name: string, fallback: number[]): numbe
   const list = raw.split(",").map((x) => Number(x.trim()));
   if (!list.length || list.some((x) => !Number.isInteger(x) || x < 1 || x > 86_400_000)) throw new ConfigError(`${name} must be a comma-separated list of milliseconds (1..86400000)`);
   return list;
+}
+
+function hhmm(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const v = nonEmpty(env, name) ?? fallback;
+  if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(v)) throw new ConfigError(`${name} must be HH:mm`);
+  return v;
 }
 
 function notifierProvider(env: NodeJS.ProcessEnv): "sim" | "http" {
@@ -174,6 +184,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     webhookTimeoutMs: int(env, "WEBHOOK_TIMEOUT_MS", 5000, 100, 120_000),
     notifierProvider: notifierProvider(env),
     notifierHttpUrl: nonEmpty(env, "NOTIFIER_HTTP_URL"),
+    reconcileTime: hhmm(env, "RECONCILE_TIME", "06:00"),
+    reconAlertDays: int(env, "RECON_ALERT_DAYS", 2, 0, 365),
     logLevel,
     logFormat,
   };

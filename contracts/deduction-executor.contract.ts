@@ -27,7 +27,7 @@ export const runIdParams = { $$strict: true, runId: { type: "string", pattern: "
 export interface ListRunsParams extends PageParams {
   job?: string;
 }
-export const listRunsParams = { $$strict: true, ...pageRules, job: { type: "enum", values: ["debitSlot", "repair", "accrual", "daily"], optional: true } } satisfies ValidationSchema<ListRunsParams>;
+export const listRunsParams = { $$strict: true, ...pageRules, job: { type: "enum", values: ["debitSlot", "repair", "accrual", "daily", "reminderScan"], optional: true } } satisfies ValidationSchema<ListRunsParams>;
 
 export interface CreatePayoutParams {
   payoutNo: string;

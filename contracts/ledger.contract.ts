@@ -281,3 +281,20 @@ export const positionMoveParams = {
   amount: amountRule,
 } satisfies ValidationSchema<PositionMoveParams>;
 
+
+/** Reconciliation (mesh only): a channel's trades of a business date, by trade number, a page at a time. */
+export interface ReconTradesParams {
+  channel: string;
+  date: string;
+  /** Trade numbers after this one (the last of the previous page). */
+  after?: string;
+  limit?: number;
+}
+export const reconTradesParams = {
+  $$strict: "remove",
+  channel: { type: "string", pattern: "^[A-Z0-9_]{1,16}$" },
+  date: dateRule,
+  after: { type: "string", max: 64, optional: true },
+  limit: { type: "number", integer: true, min: 1, max: 10000, optional: true },
+} satisfies ValidationSchema<ReconTradesParams>;
+export type ReconTrade = Pick<Trade, "tradeNo" | "kind" | "state" | "amount" | "businessDate" | "planId" | "applied" | "channelRef">;

@@ -8,6 +8,7 @@
 import Validator from "fastest-validator";
 import { DomainError } from "./errors";
 import { AMOUNT_PATTERN, RATE_PATTERN } from "./money";
+import { EVENT_TRIGGERS, TEMPLATE_VARIABLES, unknownPlaceholders } from "./reminders";
 
 export const RULE_KINDS = ["DEBIT_TIME_POINTS", "FEE", "ALLOCATION", "REMINDER", "CHANNEL_SETTINGS", "SERVICING"] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
@@ -81,6 +82,8 @@ export const RULE_CONTENT_SCHEMAS: Record<RuleKind, Record<string, unknown>> = {
         props: {
           trigger: { type: "enum", values: ["BEFORE_DUE", "DUE", "OVERDUE", "DEBIT_SUCCESS", "DEBIT_FAILURE"] },
           offsetDays: { type: "number", integer: true, min: 0, max: 60, default: 0 },
+          overdueDays: { type: "array", optional: true, min: 1, max: 60, items: { type: "number", integer: true, min: 1, max: 3650 } },
+          everyDays: { type: "number", integer: true, min: 1, max: 365, optional: true },
           time: { ...hhmm, optional: true },
           template: { type: "string", min: 1, max: 500 },
           channel: { type: "enum", values: ["SMS", "EMAIL", "WEBHOOK"], default: "SMS" },
@@ -88,6 +91,7 @@ export const RULE_CONTENT_SCHEMAS: Record<RuleKind, Record<string, unknown>> = {
       },
     },
     quietHours: { type: "object", optional: true, strict: true, props: { start: hhmm, end: hhmm } },
+    maxPerDay: { type: "number", integer: true, min: 1, max: 100, optional: true },
   },
   CHANNEL_SETTINGS: {
     $$strict: true,
@@ -185,11 +189,29 @@ export function validateRuleContent(kind: RuleKind, content: unknown): Record<st
       if (b.maxDays !== undefined && b.maxDays < b.minDays) fail(`aging bucket ${b.name}: maxDays < minDays`, [{ field: "content.agingBuckets" }]);
     }
   }
+  if (kind === "REMINDER") validateReminderContent(copy);
   if (kind === "CHANNEL_SETTINGS") {
     const codes = copy.channels.map((c: { code: string }) => c.code);
     if (new Set(codes).size !== codes.length) fail("Channel codes must be unique", [{ field: "content.channels" }]);
   }
   return copy;
+}
+
+/** REMINDER beyond the schema: overdue days only on OVERDUE, one of list / every N, known template variables. */
+function validateReminderContent(copy: Record<string, any>): void {
+  copy.rules.forEach((e: Record<string, any>, i: number) => {
+    const field = `content.rules[${i}]`;
+    if ((e.overdueDays !== undefined || e.everyDays !== undefined) && e.trigger !== "OVERDUE") fail("overdueDays and everyDays apply to OVERDUE only", [{ field }]);
+    if (e.overdueDays !== undefined && e.everyDays !== undefined) fail("Give overdueDays or everyDays, not both", [{ field }]);
+    if (e.overdueDays) {
+      if (new Set(e.overdueDays).size !== e.overdueDays.length) fail("overdueDays must be unique", [{ field: `${field}.overdueDays` }]);
+      e.overdueDays = [...e.overdueDays].sort((a: number, b: number) => a - b);
+    }
+    if (e.time !== undefined && EVENT_TRIGGERS.includes(e.trigger)) fail(`${e.trigger} is sent when the trade event arrives: it takes no time`, [{ field: `${field}.time` }]);
+    const unknown = unknownPlaceholders(e.template);
+    if (unknown.length) fail(`Unknown template variables ${unknown.map((u) => `{${u}}`).join(", ")}; known: ${TEMPLATE_VARIABLES.map((t) => `{${t}}`).join(", ")}`, [{ field: `${field}.template`, unknown }]);
+  });
+  if (copy.quietHours && copy.quietHours.start === copy.quietHours.end) fail("quietHours.start and end must differ", [{ field: "content.quietHours" }]);
 }
 
 /** A scope's identity, used as a unique key: one live rule set per kind, scope and start date. */

@@ -8,7 +8,7 @@ type Rule = Record<string, any>;
 
 export interface ActionInfo {
   name: string;
-  rest?: string | string[];
+  rest?: string | string[] | { method: string; path: string; type?: string };
   params?: Record<string, any>;
   doc?: Partial<ActionDoc>;
 }
@@ -79,8 +79,11 @@ export function buildOpenApi(actions: ActionInfo[], opts: { basePath: string; ve
   for (const a of actions) {
     const rests = a.rest === undefined ? [] : Array.isArray(a.rest) ? a.rest : [a.rest];
     for (const rest of rests) {
-      if (typeof rest !== "string" || !rest.includes(" ")) continue;
-      const [method, rawPath] = rest.split(/\s+/);
+      // "METHOD /path", or { method, path, type: "stream" } for a raw request body (uploads).
+      const stream = typeof rest === "object" && rest.type === "stream";
+      const spec = typeof rest === "object" ? `${rest.method} ${rest.path}` : rest;
+      if (typeof spec !== "string" || !spec.includes(" ")) continue;
+      const [method, rawPath] = spec.split(/\s+/);
       const pathParams = [...rawPath.matchAll(/:(\w+)/g)].map((m) => m[1]);
       const path = opts.basePath + rawPath.replace(/:(\w+)/g, "{$1}");
       const params = a.params ?? {};
@@ -104,7 +107,8 @@ export function buildOpenApi(actions: ActionInfo[], opts: { basePath: string; ve
       };
       if (a.doc?.description) op.description = a.doc.description;
       if (a.doc?.role) op["x-role"] = a.doc.role;
-      if (!isRead) op.requestBody = { required: true, content: { "application/json": { schema: objectSchema(bodyProps, params.$$strict === true) } } };
+      if (stream) op.requestBody = { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } };
+      else if (!isRead) op.requestBody = { required: true, content: { "application/json": { schema: objectSchema(bodyProps, params.$$strict === true) } } };
       if (opts.publicPaths.includes(path)) op.security = [];
       paths[path] = { ...(paths[path] ?? {}), [method.toLowerCase()]: op };
     }

@@ -23,7 +23,7 @@ import { addDays, compareDates } from "../domain/calendar";
 import { fmt, money, ZERO } from "../domain/money";
 import { ClockMixin } from "../mixins/clock.mixin";
 import { findPage, StoreMixin } from "../mixins/store.mixin";
-import { PartitionedJobs, jobTriggerEvent } from "../mixins/partitioned-jobs.mixin";
+import { PartitionedJobs } from "../mixins/partitioned-jobs.mixin";
 import { ownerOn } from "../domain/servicing";
 import type { Plan } from "../contracts/schedule.contract";
 import {
@@ -271,6 +271,7 @@ export default function assetTransferService(cfg: Config): ServiceSchema {
         return saved ?? this.complete(await this.transferOr404(t.transferNo));
       },
       dailyDue(this: any): boolean {
+        if (!this.ready) return false; // the business clock is synced once the mixins have started
         const today = this.clock.today();
         if (this.lastDaily === today || this.clock.localTime() < DAILY_TIME) return false;
         this.lastDaily = today;
@@ -350,7 +351,10 @@ export default function assetTransferService(cfg: Config): ServiceSchema {
     },
     created(this: any) {
       this.lastDaily = null;
-      void jobTriggerEvent;
+      this.ready = false;
+    },
+    started(this: any) {
+      this.ready = true;
     },
   } as ServiceSchema;
 }

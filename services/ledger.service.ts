@@ -108,7 +108,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
       "jobs.progress": {
         async handler(this: any, ctx: Context<JobRun>) {
           // Debit runs, overdue-accrual runs and remittances are shown as runs; other jobs (sweeps) are not.
-          const shown = ctx.params.service === "deduction-executor" || (ctx.params.service === "fee-calculator" && ctx.params.job === "accrual") || (ctx.params.service === "asset-transfer" && ctx.params.job === "daily") || (ctx.params.service === "reconciler" && ctx.params.job === "daily");
+          const shown = ctx.params.service === "deduction-executor" || (ctx.params.service === "fee-calculator" && ctx.params.job === "accrual") || (ctx.params.service === "asset-transfer" && ctx.params.job === "daily") || (ctx.params.service === "reconciler" && ctx.params.job === "daily") || (ctx.params.service === "notifier" && ctx.params.job === "reminderScan");
           if (!shown) return;
           await this.saveProgress(ctx.params).catch((err: Error) => this.logger.warn(`Could not save run progress: ${err.message}`));
         },
