@@ -10,10 +10,9 @@
   const h = RM.h;
   const m = RM.money;
 
-  const REFRESH_MS = 1000;
 
   /** The accrual run started from this page: shown again (and still polled) after a re-render. */
-  let lastRun = null;
+  const runState = { run: null }; // the last run started from this page, kept between renders
 
   const FILTERS = [
     { name: "funderId", label: "Funder" },
@@ -56,103 +55,23 @@
 
   // ------------------------------------------------------------------ accrual run
 
-  function counters(totals) {
-    // Partition counts are in the progress bar; the rest are the job's own counters.
-    const keys = Object.keys(totals || {}).filter((k) => !/^partitions/.test(k) && k !== "running" && k !== "done" && k !== "pending");
-    if (!keys.length) return h("span", { class: "muted small" }, "no partition has reported yet");
-    const tone = { failed: "chip-err", changed: "chip-ok", entries: "chip-accent" };
-    return h(
-      "div",
-      { class: "chips" },
-      keys.map((k) => h("span", { class: "chip" + (totals[k] && tone[k] ? " " + tone[k] : "") }, (RM.runs ? RM.runs.labelOf(k) : k) + " " + totals[k])),
-    );
-  }
-
-  function runPanel() {
-    const box = h("div", { class: "run-panel" });
-    let timer = null;
-    let stopped = false;
-    RM.onLeave(() => {
-      stopped = true;
-      if (timer) window.clearTimeout(timer);
-    });
-
-    function draw(note) {
-      RM.clear(box);
-      if (!lastRun) return;
-      const r = lastRun;
-      RM.append(box, [
-        h(
-          "div",
-          { class: "run-head" },
-          h("strong", null, "Accrual run "),
-          RM.link("#/runs/" + encodeURIComponent(r.runId), r.runId, "mono small"),
-          RM.badge(r.status || "RUNNING"),
-          h("span", { class: "muted small" }, "started " + RM.dt(r.startedAt) + (r.finishedAt ? " · finished " + RM.dt(r.finishedAt) : "")),
-          note ? h("span", { class: "muted small" }, note) : null,
-        ),
-        RM.runs ? RM.runs.progressBar(r, false) : null,
-        counters(r.totals),
-      ]);
-    }
-
-    async function tick() {
-      timer = null;
-      if (stopped || !box.isConnected || !lastRun) return;
-      try {
-        const next = await RM.api("GET", "/runs/" + encodeURIComponent(lastRun.runId));
-        if (stopped) return;
-        lastRun = next;
-        draw(next.status === "RUNNING" ? "refreshing every second…" : null);
-        if (next.status === "RUNNING") timer = window.setTimeout(tick, REFRESH_MS);
-        else if (next.status) RM.showInfo("Accrual run " + next.runId + " " + String(next.status).toLowerCase() + ". Refresh the list to see the new figures.");
-      } catch (err) {
-        if (stopped) return;
-        draw("auto-refresh stopped (" + (err.code || "error") + ")");
-        if (err.status !== 401) RM.showError(err);
-      }
-    }
-
-    function follow(run) {
-      lastRun = run;
-      draw("refreshing every second…");
-      if (timer) window.clearTimeout(timer);
-      timer = window.setTimeout(tick, run.status && run.status !== "RUNNING" ? 0 : REFRESH_MS);
-    }
-
-    if (lastRun) {
-      draw(lastRun.status === "RUNNING" ? "refreshing every second…" : null);
-      if (lastRun.status === "RUNNING") timer = window.setTimeout(tick, 0);
-    }
-    return { el: box, follow };
-  }
-
-  function accrualButton(panel) {
-    const btn = RM.guard(h("button", { type: "button", class: "btn" }, "Run accrual now"), "ops");
-    btn.title = btn.title || "Accrue overdue penalty and late fees through today on every node's partitions; running it twice a day changes nothing";
-    btn.addEventListener("click", async () => {
-      if (lastRun && lastRun.status === "RUNNING" && !window.confirm("Accrual run " + lastRun.runId + " is still running. Start another one?")) return;
-      await RM.busy(btn, async () => {
-        try {
-          const run = await RM.api("POST", "/fees/accrual-runs", { body: {} });
-          panel.follow(run);
-        } catch (err) {
-          RM.showError(err);
-        }
-      });
-    });
-    return btn;
-  }
-
   // ------------------------------------------------------------------ page
 
   RM.route(
     "/collection",
     async (el, _params, query) => {
-      const panel = runPanel();
+      const panel = RM.runs.launcher({
+        title: "Accrual run",
+        endpoint: "/fees/accrual-runs",
+        buttonLabel: "Run accrual now",
+        buttonTitle: "Accrue overdue penalty and late fees through today on every node's partitions; running it twice a day changes nothing",
+        doneNote: "Refresh the list to see the new figures.",
+        tone: { failed: "chip-err", changed: "chip-ok", entries: "chip-accent" },
+        state: runState,
+      });
       const stats = h("div", { class: "stat-row" });
       RM.append(el, [
-        h("div", { class: "page-head" }, h("h1", null, "Collection"), accrualButton(panel), h("button", { type: "button", class: "btn", onclick: () => RM.render() }, "Refresh")),
+        h("div", { class: "page-head" }, h("h1", null, "Collection"), panel.button, h("button", { type: "button", class: "btn", onclick: () => RM.render() }, "Refresh")),
         h("p", { class: "muted" }, "Plans with an installment past due and unpaid (active and paused), most days overdue first. Amounts are as of the last accrual."),
         panel.el,
         stats,

@@ -10,13 +10,12 @@
   const RM = window.RM;
   const h = RM.h;
 
-  const REFRESH_MS = 1000;
   const STATUSES = ["SCHEDULED", "SENDING", "SENT", "FAILED", "SUPPRESSED"];
   const TRIGGERS = ["BEFORE_DUE", "DUE", "OVERDUE", "DEBIT_SUCCESS", "DEBIT_FAILURE"];
   const TONE = { SENT: "ok", FAILED: "err", SUPPRESSED: "warn", SCHEDULED: "accent" };
 
   /** The scan run started from this page: shown again (and still polled) after a re-render. */
-  let lastRun = null;
+  const runState = { run: null }; // the last run started from this page, kept between renders
 
   const FILTERS = [
     { name: "planId", label: "Plan" },
@@ -49,101 +48,23 @@
 
   // ------------------------------------------------------------------ scan run
 
-  function counters(totals) {
-    const keys = Object.keys(totals || {}).filter((k) => !/^partitions/.test(k));
-    if (!keys.length) return h("span", { class: "muted small" }, "no partition has reported yet");
-    const tone = { failed: "chip-err", sent: "chip-ok", created: "chip-accent", suppressed: "chip-warn" };
-    return h(
-      "div",
-      { class: "chips" },
-      keys.map((k) => h("span", { class: "chip" + (totals[k] && tone[k] ? " " + tone[k] : "") }, (RM.runs ? RM.runs.labelOf(k) : k) + " " + totals[k])),
-    );
-  }
-
-  function runPanel() {
-    const box = h("div", { class: "run-panel" });
-    let timer = null;
-    let stopped = false;
-    RM.onLeave(() => {
-      stopped = true;
-      if (timer) window.clearTimeout(timer);
-    });
-
-    function draw(note) {
-      RM.clear(box);
-      if (!lastRun) return;
-      const r = lastRun;
-      RM.append(box, [
-        h(
-          "div",
-          { class: "run-head" },
-          h("strong", null, "Reminder scan "),
-          RM.link("#/runs/" + encodeURIComponent(r.runId), r.runId, "mono small"),
-          RM.badge(r.status || "RUNNING"),
-          h("span", { class: "muted small" }, "started " + RM.dt(r.startedAt) + (r.finishedAt ? " · finished " + RM.dt(r.finishedAt) : "")),
-          note ? h("span", { class: "muted small" }, note) : null,
-        ),
-        RM.runs ? RM.runs.progressBar(r, false) : null,
-        counters(r.totals),
-      ]);
-    }
-
-    async function tick() {
-      timer = null;
-      if (stopped || !box.isConnected || !lastRun) return;
-      try {
-        const next = await RM.api("GET", "/runs/" + encodeURIComponent(lastRun.runId));
-        if (stopped) return;
-        lastRun = next;
-        draw(next.status === "RUNNING" ? "refreshing every second…" : null);
-        if (next.status === "RUNNING") timer = window.setTimeout(tick, REFRESH_MS);
-        else if (next.status) RM.showInfo("Reminder scan " + next.runId + " " + String(next.status).toLowerCase() + ". Refresh the list to see new messages.");
-      } catch (err) {
-        if (stopped) return;
-        draw("auto-refresh stopped (" + (err.code || "error") + ")");
-        if (err.status !== 401) RM.showError(err);
-      }
-    }
-
-    function follow(run) {
-      lastRun = run;
-      draw("refreshing every second…");
-      if (timer) window.clearTimeout(timer);
-      timer = window.setTimeout(tick, run.status && run.status !== "RUNNING" ? 0 : REFRESH_MS);
-    }
-
-    if (lastRun) {
-      draw(lastRun.status === "RUNNING" ? "refreshing every second…" : null);
-      if (lastRun.status === "RUNNING") timer = window.setTimeout(tick, 0);
-    }
-    return { el: box, follow };
-  }
-
-  function runButton(panel) {
-    const btn = RM.guard(h("button", { type: "button", class: "btn" }, "Run reminder scan now"), "ops");
-    btn.title = btn.title || "Scan every node's partitions for the reminders due so far today; a second scan the same day creates nothing";
-    btn.addEventListener("click", async () => {
-      if (lastRun && lastRun.status === "RUNNING" && !window.confirm("Reminder scan " + lastRun.runId + " is still running. Start another one?")) return;
-      await RM.busy(btn, async () => {
-        try {
-          panel.follow(await RM.api("POST", "/reminders/runs", { body: {} }));
-        } catch (err) {
-          RM.showError(err);
-        }
-      });
-    });
-    return btn;
-  }
-
   // ------------------------------------------------------------------ page
 
   RM.route(
     "/messages",
     async (el, _params, query) => {
-      const panel = runPanel();
+      const panel = RM.runs.launcher({
+        title: "Reminder scan",
+        endpoint: "/reminders/runs",
+        buttonLabel: "Run reminder scan now",
+        buttonTitle: "Scan every node's partitions for the reminders due so far today; a second scan the same day creates nothing",
+        doneNote: "Refresh the list to see new messages.",
+        tone: { failed: "chip-err", sent: "chip-ok", created: "chip-accent", suppressed: "chip-warn" },
+        state: runState,
+      });
       const stats = h("div", { class: "stat-row" });
       RM.append(el, [
-        h("div", { class: "page-head" }, h("h1", null, "Messages"), runButton(panel), h("button", { type: "button", class: "btn", onclick: () => RM.render() }, "Refresh")),
+        h("div", { class: "page-head" }, h("h1", null, "Messages"), panel.button, h("button", { type: "button", class: "btn", onclick: () => RM.render() }, "Refresh")),
         h(
           "p",
           { class: "muted" },

@@ -372,5 +372,86 @@
     "runs",
   );
 
-  RM.runs = { progressBar, progressOf, labelOf };
+  /**
+   * A "run it now" button and a live panel for a partitioned job started over REST (accrual,
+   * reminder scan…): posts to `endpoint`, then follows GET /runs/{id} every second until it ends.
+   * `state` keeps the last run between renders of the page ({ run: null } at first).
+   */
+  function launcher(opts) {
+    const { title, endpoint, buttonLabel, buttonTitle, doneNote, tone, state } = opts;
+    const REFRESH_MS = 1000;
+    const box = h("div", { class: "run-panel" });
+    let timer = null;
+    let stopped = false;
+    RM.onLeave(() => {
+      stopped = true;
+      if (timer) window.clearTimeout(timer);
+    });
+    function counters(totals) {
+      // Partition counts are in the progress bar; the rest are the job's own counters.
+      const keys = Object.keys(totals || {}).filter((k) => !/^partitions/.test(k) && k !== "running" && k !== "done" && k !== "pending");
+      if (!keys.length) return h("span", { class: "muted small" }, "no partition has reported yet");
+      return h("div", { class: "chips" }, keys.map((k) => h("span", { class: "chip" + (totals[k] && tone && tone[k] ? " " + tone[k] : "") }, labelOf(k) + " " + totals[k])));
+    }
+    function draw(note) {
+      RM.clear(box);
+      const r = state.run;
+      if (!r) return;
+      RM.append(box, [
+        h(
+          "div",
+          { class: "run-head" },
+          h("strong", null, title + " "),
+          RM.link("#/runs/" + encodeURIComponent(r.runId), r.runId, "mono small"),
+          RM.badge(r.status || "RUNNING"),
+          h("span", { class: "muted small" }, "started " + RM.dt(r.startedAt) + (r.finishedAt ? " · finished " + RM.dt(r.finishedAt) : "")),
+          note ? h("span", { class: "muted small" }, note) : null,
+        ),
+        progressBar(r, false),
+        counters(r.totals),
+      ]);
+    }
+    async function tick() {
+      timer = null;
+      if (stopped || !box.isConnected || !state.run) return;
+      try {
+        const next = await RM.api("GET", "/runs/" + encodeURIComponent(state.run.runId));
+        if (stopped) return;
+        state.run = next;
+        draw(next.status === "RUNNING" ? "refreshing every second…" : null);
+        if (next.status === "RUNNING") timer = window.setTimeout(tick, REFRESH_MS);
+        else if (next.status) RM.showInfo(title + " " + next.runId + " " + String(next.status).toLowerCase() + ". " + doneNote);
+      } catch (err) {
+        if (stopped) return;
+        draw("auto-refresh stopped (" + (err.code || "error") + ")");
+        if (err.status !== 401) RM.showError(err);
+      }
+    }
+    function follow(run) {
+      state.run = run;
+      draw("refreshing every second…");
+      if (timer) window.clearTimeout(timer);
+      timer = window.setTimeout(tick, run.status && run.status !== "RUNNING" ? 0 : REFRESH_MS);
+    }
+    if (state.run) {
+      draw(state.run.status === "RUNNING" ? "refreshing every second…" : null);
+      if (state.run.status === "RUNNING") timer = window.setTimeout(tick, 0);
+    }
+    const button = RM.guard(h("button", { type: "button", class: "btn" }, buttonLabel), "ops");
+    button.title = button.title || buttonTitle;
+    button.addEventListener("click", async () => {
+      const last = state.run;
+      if (last && last.status === "RUNNING" && !window.confirm(title + " " + last.runId + " is still running. Start another one?")) return;
+      await RM.busy(button, async () => {
+        try {
+          follow(await RM.api("POST", endpoint, { body: {} }));
+        } catch (err) {
+          RM.showError(err);
+        }
+      });
+    });
+    return { el: box, button, follow };
+  }
+
+  RM.runs = { progressBar, progressOf, labelOf, launcher };
 })();
