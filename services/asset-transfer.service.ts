@@ -17,6 +17,7 @@
  */
 import crypto from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
+import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { addDays, compareDates } from "../domain/calendar";
@@ -49,9 +50,6 @@ import {
 const DAILY_TIME = "02:00";
 const CATCH_UP_DAYS = 7;
 
-function userOf(ctx: Context): string {
-  return (ctx.meta as { user?: { name?: string } })?.user?.name ?? "mesh";
-}
 
 function view<T extends { _id: string }>(doc: T): Omit<T, "_id"> {
   const { _id, fingerprint: _f, ...rest } = doc as T & { fingerprint?: string };
@@ -123,8 +121,8 @@ export default function assetTransferService(cfg: Config): ServiceSchema {
             totals: { plans: plans.length, remainingPrincipal: "0.00", price: "0.00" },
             ...(p.reason ? { reason: p.reason } : {}),
             fingerprint: fp,
-            by: userOf(ctx),
-            history: [{ at: now, by: userOf(ctx), action: "CREATED", ...(p.reason ? { reason: p.reason } : {}) }],
+            by: actorOf(ctx),
+            history: [{ at: now, by: actorOf(ctx), action: "CREATED", ...(p.reason ? { reason: p.reason } : {}) }],
             version: 1,
             createdAt: now,
             updatedAt: now,
@@ -171,7 +169,7 @@ export default function assetTransferService(cfg: Config): ServiceSchema {
           const now = this.clock.iso();
           const marked: Transfer | null = await this.store.updateOne(
             { _id: t._id, version: t.version, status: "SCHEDULED" },
-            { $set: { status: "CANCELLED", version: t.version + 1, updatedAt: now, history: [...t.history, { at: now, by: userOf(ctx), action: "CANCELLED", reason: ctx.params.reason }] } },
+            { $set: { status: "CANCELLED", version: t.version + 1, updatedAt: now, history: [...t.history, { at: now, by: actorOf(ctx), action: "CANCELLED", reason: ctx.params.reason }] } },
           );
           if (!marked) return this.actions.cancel(ctx.params, { parentCtx: ctx });
           return view(await this.complete(marked));
@@ -183,7 +181,7 @@ export default function assetTransferService(cfg: Config): ServiceSchema {
         doc: { summary: "Register or change a funder's payout account (remittances pay it)", tags: ["transfers"], role: "admin" },
         async handler(this: any, ctx: Context<PutFunderParams>) {
           const p = ctx.params;
-          const doc = { _id: p.funderId, funderId: p.funderId, name: p.name, accountNo: p.accountNo, accountName: p.accountName, updatedAt: this.clock.iso(), by: userOf(ctx) };
+          const doc = { _id: p.funderId, funderId: p.funderId, name: p.name, accountNo: p.accountNo, accountName: p.accountName, updatedAt: this.clock.iso(), by: actorOf(ctx) };
           const saved = await this.stores.funders.updateOne({ _id: p.funderId }, { $set: doc });
           if (!saved) {
             await this.stores.funders.insert(doc).catch(async (err: any) => {

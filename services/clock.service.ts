@@ -3,6 +3,7 @@
  * through ClockMixin; with TEST_CLOCK=1 ops and tests can freeze and move it forward.
  */
 import type { Context, ServiceSchema } from "moleculer";
+import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
 import { BusinessClock, moveClock, SYSTEM_CLOCK, type ClockState } from "../domain/clock";
 import { DomainError } from "../domain/errors";
@@ -47,7 +48,7 @@ export default function clockService(cfg: Config): ServiceSchema {
           const saved = await this.store.updateOne({ _id: STATE_ID, version: current.version }, { $set: next });
           if (!saved) throw new DomainError("VERSION_CONFLICT", "The clock was moved concurrently; read it and try again");
           this.clock.apply(next);
-          this.logger.info(`Business clock moved to ${this.clock.iso()} by ${(ctx.meta as any)?.user?.name ?? "mesh"}`);
+          this.logger.info(`Business clock moved to ${this.clock.iso()} by ${actorOf(ctx)}`);
           await this.broker.broadcast("clock.changed", next);
           return this.view();
         },

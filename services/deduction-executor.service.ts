@@ -12,6 +12,7 @@
  */
 import crypto from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
+import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { dueSlot, slotIdOf, type DebitTimePoints } from "../domain/slots";
@@ -114,7 +115,7 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
           const now = this.clock.iso();
           const record = await this.broker.call("ledger.openRun", { runId, job: "debitSlot", trigger: "MANUAL", slotId, scope, startedAt: now });
           // Every node running the executor runs its own partitions under this run id.
-          await this.broker.broadcast(jobTriggerEvent(this.fullName), { job: "debitSlot", runId, partitions: p.partitions, meta: { slotId, scope, by: (ctx.meta as any)?.user?.name ?? "mesh" } });
+          await this.broker.broadcast(jobTriggerEvent(this.fullName), { job: "debitSlot", runId, partitions: p.partitions, meta: { slotId, scope, by: actorOf(ctx) } });
           return record;
         },
       },

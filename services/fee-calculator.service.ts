@@ -8,6 +8,7 @@
  */
 import crypto from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
+import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { ClockMixin } from "../mixins/clock.mixin";
@@ -58,7 +59,7 @@ export default function feeCalculatorService(cfg: Config, opts: FeeCalculatorOpt
           if (p.partitions?.some((x) => x >= cfg.partitions)) throw new DomainError("VALIDATION_ERROR", `partitions must be below ${cfg.partitions}`, { field: "partitions" });
           const runId = "ACR-" + crypto.randomBytes(8).toString("hex");
           const record = await this.broker.call("ledger.openRun", { runId, job: "accrual", trigger: "MANUAL", startedAt: this.clock.iso() });
-          await this.broker.broadcast(jobTriggerEvent(this.fullName), { job: "accrual", runId, partitions: p.partitions, meta: { by: (ctx.meta as any)?.user?.name ?? "mesh" } });
+          await this.broker.broadcast(jobTriggerEvent(this.fullName), { job: "accrual", runId, partitions: p.partitions, meta: { by: actorOf(ctx) } });
           return record;
         },
       },

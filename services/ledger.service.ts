@@ -13,6 +13,7 @@
  *   - position reservations are kept per trade number, so reserve/commit/release can be replayed.
  */
 import type { Context, ServiceSchema } from "moleculer";
+import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { fmt, money, ZERO, type Decimal } from "../domain/money";
@@ -339,7 +340,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         doc: { summary: "Top up or withdraw a payout position (audited)", tags: ["payouts"], role: "admin" },
         async handler(this: any, ctx: Context<AdjustPositionParams>) {
           const p = ctx.params;
-          const by = (ctx.meta as any)?.user?.name ?? "mesh";
+          const by = actorOf(ctx);
           const { position } = await this.casPosition(p.channel, (pos: Position) => {
             const amount = money(p.amount);
             const balance = p.direction === "TOP_UP" ? money(pos.balance).plus(amount) : money(pos.balance).minus(amount);

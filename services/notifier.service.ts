@@ -27,6 +27,7 @@
  */
 import crypto from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
+import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { daysBetween, isValidDate } from "../domain/calendar";
@@ -204,7 +205,7 @@ export default function notifierService(cfg: Config, opts: NotifierOptions = {})
             job: "reminderScan",
             runId,
             partitions: p.partitions,
-            meta: { by: (ctx.meta as any)?.user?.name ?? "mesh", ...(p.partitions ? { partitions: p.partitions } : {}) },
+            meta: { by: actorOf(ctx), ...(p.partitions ? { partitions: p.partitions } : {}) },
           });
           return record;
         },

@@ -24,6 +24,7 @@
  */
 import crypto from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
+import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
 import { DomainError, isDomainError } from "../domain/errors";
 import { addDays } from "../domain/calendar";
@@ -79,7 +80,6 @@ const PROGRESS_EVERY_MS = 500;
 const STALE_RUN_MS = 10 * 60_000;
 const SLICE = 1 << 20;
 
-const userOf = (ctx: Context): string => (ctx.meta as any)?.user?.name ?? "mesh";
 
 function ourSide(t: OurTrade): Side {
   return { state: t.state, kind: t.kind, amount: centsToAmount(t.cents), date: t.businessDate, ...(t.planId ? { planId: t.planId } : {}) };
@@ -159,7 +159,7 @@ export default function reconcilerService(cfg: Config): ServiceSchema {
           const adapter: PaymentChannel | undefined = this.channels.get(channel);
           if (!adapter) throw new DomainError("NOT_FOUND", `No channel ${channel}`, { channel });
           if (!adapter.capabilities.includes("STATEMENT")) throw new DomainError("VALIDATION_ERROR", `Channel ${channel} gives no statements`, { channel });
-          return this.reconcile(ctx.params, "PULL", userOf(ctx), async (p: StatementParser, progress: () => Promise<void>) => {
+          return this.reconcile(ctx.params, "PULL", actorOf(ctx), async (p: StatementParser, progress: () => Promise<void>) => {
             let text: string;
             try {
               text = await adapter.statement(date);
@@ -178,7 +178,7 @@ export default function reconcilerService(cfg: Config): ServiceSchema {
         async handler(this: any, ctx: Context<UploadParams>) {
           const { content, encoding } = ctx.params;
           layoutOf(ctx.params.channel);
-          return this.reconcile(ctx.params, "UPLOAD", userOf(ctx), async (p: StatementParser, progress: () => Promise<void>) => {
+          return this.reconcile(ctx.params, "UPLOAD", actorOf(ctx), async (p: StatementParser, progress: () => Promise<void>) => {
             if (encoding === "base64") {
               if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(content)) throw new DomainError("VALIDATION_ERROR", "content is not base64", { field: "content" });
               const bytes = Buffer.from(content, "base64");
@@ -205,7 +205,7 @@ export default function reconcilerService(cfg: Config): ServiceSchema {
           layoutOf(ctx.params.channel);
           const stream = (ctx as any).stream as AsyncIterable<Uint8Array> | null;
           if (!stream) throw new DomainError("VALIDATION_ERROR", "the statement file must be the request body", { field: "body" });
-          return this.reconcile(ctx.params, "UPLOAD", userOf(ctx), async (p: StatementParser, progress: () => Promise<void>) => {
+          return this.reconcile(ctx.params, "UPLOAD", actorOf(ctx), async (p: StatementParser, progress: () => Promise<void>) => {
             try {
               for await (const chunk of stream) {
                 p.push(chunk);
@@ -257,7 +257,7 @@ export default function reconcilerService(cfg: Config): ServiceSchema {
         doc: { summary: "Resolve a discrepancy (ACCEPT_BANK, ACCEPT_OURS, WRITE_OFF, MANUAL_ADJUSTMENT) with a note; audited with who and when. Records the decision only: money moves through the usual flows", tags: ["reconciliation"], role: "ops" },
         async handler(this: any, ctx: Context<ResolveParams>) {
           const { id, action, note } = ctx.params;
-          const resolution = { action, note, by: userOf(ctx), at: this.clock.iso() };
+          const resolution = { action, note, by: actorOf(ctx), at: this.clock.iso() };
           const saved: Discrepancy | null = await this.stores.discrepancies.updateOne({ _id: id, status: "OPEN" }, { $set: { status: "RESOLVED", resolution, updatedAt: resolution.at } });
           if (saved) {
             this.logger.info(`Discrepancy ${id} resolved ${action} by ${resolution.by}: ${note}`);

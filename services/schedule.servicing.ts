@@ -12,6 +12,7 @@
  */
 import crypto from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
+import { actorOf } from "../mixins/actor";
 import { DomainError } from "../domain/errors";
 import { allocate, applyAllocation, dueAmount, DEFAULT_ALLOCATION_ORDER, unpaidOf } from "../domain/allocation";
 import { applyWaiver, type FeeInstallment, type FeeRule } from "../domain/fees";
@@ -93,9 +94,6 @@ export interface Mutation {
 /** What `decide` may answer: a mutation, "already done, here is the answer", or null (nothing to do). */
 export type Decision = Mutation | { noop: Record<string, unknown> } | null;
 
-function userOf(ctx: Context): string {
-  return (ctx.meta as { user?: { name?: string } })?.user?.name ?? "mesh";
-}
 
 function fingerprint(params: Record<string, unknown>): string {
   const { planId: _p, ...rest } = params;
@@ -234,7 +232,7 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
             openPlan(plan);
             if (plan.status === "PAUSED") throw new DomainError("PLAN_STATE", `Plan ${planId} is already paused`, { planId, pause: plan.pause });
             if (until && compareDates(until, today) < 0) throw new DomainError("VALIDATION_ERROR", "until cannot be before today", { field: "until" });
-            const pause = { reason, ...(until ? { until } : {}), by: userOf(ctx), at: this.clock.iso() };
+            const pause = { reason, ...(until ? { until } : {}), by: actorOf(ctx), at: this.clock.iso() };
             return { set: { status: "PAUSED", pause }, result: { planId, status: "PAUSED", pause }, emit: [["plan.paused", { planId, reason, until: until ?? null, by: pause.by }]], event: { action: "PAUSE", reason, details: { until: until ?? null } } };
           });
         },
@@ -248,7 +246,7 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
           return this.mutate(ctx, planId, null, async (plan: Plan) => {
             openPlan(plan);
             if (plan.status !== "PAUSED") throw new DomainError("PLAN_STATE", `Plan ${planId} is not paused`, { planId, status: plan.status });
-            return { set: { status: "ACTIVE" }, unset: ["pause"], result: { planId, status: "ACTIVE" }, emit: [["plan.resumed", { planId, reason, by: userOf(ctx) }]], event: { action: "RESUME", reason } };
+            return { set: { status: "ACTIVE" }, unset: ["pause"], result: { planId, status: "ACTIVE" }, emit: [["plan.resumed", { planId, reason, by: actorOf(ctx) }]], event: { action: "RESUME", reason } };
           });
         },
       },
@@ -423,7 +421,7 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
             noPendingSettlement(plan);
             const { quote, installments } = await this.quoteOn(plan, date);
             if (p.method === "DEBIT") {
-              const pending = { settlementNo: p.settlementNo, date, amount: quote.total, method: "DEBIT", quote, requestedAt: this.clock.iso(), by: userOf(ctx) };
+              const pending = { settlementNo: p.settlementNo, date, amount: quote.total, method: "DEBIT", quote, requestedAt: this.clock.iso(), by: actorOf(ctx) };
               return { set: { pendingSettlement: pending }, result: { planId: p.planId, status: "PENDING", settlementNo: p.settlementNo, date, amount: quote.total, quote }, event: { action: "SETTLEMENT_REQUESTED", ref: p.settlementNo, ...(p.reason ? { reason: p.reason } : {}), details: { method: "DEBIT", date, amount: quote.total } } };
             }
             if (!money(p.amount as string).eq(money(quote.total))) {
@@ -551,7 +549,7 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
           const at = this.clock.iso();
           const set: Record<string, unknown> = { ...m.set, version: plan.version + 1, updatedAt: at };
           if (op) set[`operations.${op.no}`] = { kind: op.kind, fingerprint: fp, at, result: m.result, ...(m.flow ? { flow: m.flow } : {}) };
-          if (m.event) set.events = [...(plan.events ?? []), { at, by: userOf(ctx), ...m.event }].slice(-MAX_EVENTS);
+          if (m.event) set.events = [...(plan.events ?? []), { at, by: actorOf(ctx), ...m.event }].slice(-MAX_EVENTS);
           if (m.revision) {
             const revision = plan.revision ?? 1;
             set.revision = revision + 1;

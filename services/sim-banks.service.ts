@@ -6,6 +6,7 @@
  * apply at start.
  */
 import type { Context, ServiceSchema } from "moleculer";
+import { actorOf } from "../mixins/actor";
 import type { ValidationSchema } from "fastest-validator";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
@@ -99,7 +100,7 @@ export default function simBanksService(cfg: Config): ServiceSchema {
           const bank = this.bank(code);
           if (patch.latencyMs && patch.latencyMs.min > patch.latencyMs.max) throw new DomainError("VALIDATION_ERROR", "latencyMs.min must not exceed max", { field: "latencyMs" });
           bank.configure(patch);
-          this.logger.info(`Simulated bank ${code} reconfigured by ${(ctx.meta as any)?.user?.name ?? "mesh"}`);
+          this.logger.info(`Simulated bank ${code} reconfigured by ${actorOf(ctx)}`);
           return view(bank);
         },
       },

@@ -23,6 +23,7 @@
  */
 import crypto from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
+import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { decrypt, encrypt } from "../domain/card";
@@ -79,9 +80,6 @@ const MAX_HISTORY = 100;
 /** Bytes of an answer read (the log keeps 500 characters of them). */
 const MAX_READ_BYTES = 4 * MAX_LOGGED_BODY;
 
-function userOf(ctx: Context): string {
-  return (ctx.meta as { user?: { name?: string } })?.user?.name ?? "mesh";
-}
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -162,7 +160,7 @@ export default function webhooksService(cfg: Config): ServiceSchema {
           const url = checkEndpointUrl(p.url);
           const secret = p.secret ?? generateSecret();
           const now = iso(Date.now());
-          const by = userOf(ctx);
+          const by = actorOf(ctx);
           const sub: WebhookSubscription = {
             _id: "WH" + crypto.randomBytes(8).toString("hex"),
             url,
@@ -214,7 +212,7 @@ export default function webhooksService(cfg: Config): ServiceSchema {
           if (p.eventTypes !== undefined) set.eventTypes = normalizeEventTypes(p.eventTypes);
           if (p.enabled !== undefined) set.enabled = p.enabled;
           if (p.description !== undefined) set.description = p.description;
-          const by = userOf(ctx);
+          const by = actorOf(ctx);
           for (let i = 0; i < 5; i++) {
             const s: WebhookSubscription = await this.subscriptionOr404(p.id);
             if (s.deleted) throw new DomainError("WEBHOOK_STATE", `Webhook ${p.id} is deleted`, { id: p.id });
@@ -241,7 +239,7 @@ export default function webhooksService(cfg: Config): ServiceSchema {
         params: webhookIdParams,
         doc: { summary: "Delete a subscription (kept, disabled and marked deleted; its queued deliveries are cancelled)", tags: ["webhooks"], role: "admin" },
         async handler(this: any, ctx: Context<WebhookIdParams>): Promise<WebhookView> {
-          const by = userOf(ctx);
+          const by = actorOf(ctx);
           for (let i = 0; i < 5; i++) {
             const s: WebhookSubscription = await this.subscriptionOr404(ctx.params.id);
             if (s.deleted) return subscriptionView(s);
@@ -266,7 +264,7 @@ export default function webhooksService(cfg: Config): ServiceSchema {
         params: rotateSecretParams,
         doc: { summary: "Replace the signing secret (given, or generated); the new secret is in this answer only", tags: ["webhooks"], role: "admin" },
         async handler(this: any, ctx: Context<RotateSecretParams>): Promise<WebhookView> {
-          const by = userOf(ctx);
+          const by = actorOf(ctx);
           const secret = ctx.params.secret ?? generateSecret();
           for (let i = 0; i < 5; i++) {
             const s: WebhookSubscription = await this.subscriptionOr404(ctx.params.id);
@@ -294,7 +292,7 @@ export default function webhooksService(cfg: Config): ServiceSchema {
           const s: WebhookSubscription = await this.subscriptionOr404(ctx.params.id);
           if (s.deleted || !s.enabled) throw new DomainError("WEBHOOK_STATE", `Webhook ${s._id} is ${s.deleted ? "deleted" : "disabled"}`, { id: s._id });
           const nowMs = Date.now();
-          const envelope: EventEnvelope = { id: eventId(nowMs), type: PING_TYPE, source: "webhooks", key: s._id, occurredAt: iso(nowMs), data: { subscriptionId: s._id, by: userOf(ctx) } };
+          const envelope: EventEnvelope = { id: eventId(nowMs), type: PING_TYPE, source: "webhooks", key: s._id, occurredAt: iso(nowMs), data: { subscriptionId: s._id, by: actorOf(ctx) } };
           const d: WebhookDelivery = this.newDelivery(s._id, envelope, nowMs);
           await this.stores.webhookDeliveries.insert(d);
           this.kick();
@@ -331,7 +329,7 @@ export default function webhooksService(cfg: Config): ServiceSchema {
         params: redeliverParams,
         doc: { summary: "Send a delivery again now (also after SUCCEEDED or FAILED; a new retry cycle); audited in its log", tags: ["webhooks"], role: "ops" },
         async handler(this: any, ctx: Context<RedeliverParams>): Promise<DeliveryView> {
-          const by = userOf(ctx);
+          const by = actorOf(ctx);
           for (let i = 0; i < 5; i++) {
             const d: WebhookDelivery = await this.deliveryOr404(ctx.params.id);
             const s: WebhookSubscription | null = await this.store.findById(d.subscriptionId);
