@@ -22,6 +22,10 @@ export function brokerOptions(cfg: Config): BrokerOptions {
     retryPolicy: { enabled: false },
     registry: { strategy: "RoundRobin", preferLocal: true },
     circuitBreaker: { enabled: false },
+    // Off for actions; the embedded channel adapter turns it on per consumer (one message at a time,
+    // in order) and its queue must not be bounded: a full queue would refuse events (the outbox
+    // would publish them again, but only on its next sweep).
+    bulkhead: { enabled: false, concurrency: 10, maxQueueSize: 0 },
     validator: true,
     errorHandler: undefined,
     heartbeatInterval: 5,
