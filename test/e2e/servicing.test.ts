@@ -332,6 +332,48 @@ describe("asset transfer", () => {
   });
 });
 
+describe("remittance replayed, raced and crashed halfway", () => {
+  let node: TestNode;
+  afterEach(async () => {
+    await node?.stop();
+  });
+
+  it("a crash after the payout went out: the next run finds it paid; concurrent runs pay once", async () => {
+    let crashes = 1;
+    const crash: Middleware = {
+      name: "CrashAfterPayout",
+      call(next: any) {
+        return async (actionName: any, params: any, opts: any) => {
+          const res = await next(actionName, params, opts);
+          if (actionName === "deduction-executor.createPayout" && crashes > 0) {
+            crashes--;
+            throw new Error("simulated process death after the payout was sent");
+          }
+          return res;
+        };
+      },
+    } as unknown as Middleware;
+    node = await startTestNode({ TEST_CLOCK: "1", SERVICES: NO_JOBS }, undefined, { middlewares: [crash] });
+    calmBanks(node);
+    await at(node, "2026-02-15");
+    const a = await order(node);
+    await node.http("POST", `/api/v1/plans/${a}/repayments`, { repaymentNo: "RMT-PAY-1", amount: "8884.88" }, "ops");
+    await node.http("PUT", "/api/v1/funders/F001", { name: "Fund One", accountNo: "6214000000001111", accountName: "Fund One Ltd" }, "admin");
+    await node.http("POST", "/api/v1/positions/BANK_A/adjust", { amount: "50000.00", direction: "TOP_UP", reason: "remittance float" });
+    await at(node, "2026-02-16", "03:00");
+    const first = await node.http("POST", "/api/v1/remittances/runs", { date: "2026-02-15" }, "ops");
+    expect(first.body).toMatchObject({ remittances: 1, failed: 1 }); // the call died after the payout left
+    node = await node.restart();
+    calmBanks(node);
+    const runs = await Promise.all([1, 2, 3].map(() => node.http("POST", "/api/v1/remittances/runs", { date: "2026-02-15" }, "ops")));
+    expect(runs.every((r) => r.status === 200)).toBe(true);
+    const rem = (await node.http("GET", "/api/v1/remittances?date=2026-02-15")).body.rows;
+    expect(rem.map((r: any) => [r.funderId, r.amount, r.status, r.payoutNo])).toEqual([["F001", "8884.88", "PAID", "RMT-20260215-F001"]]);
+    const payouts = [...banks(node).values()].flatMap((bk) => bk.trades()).filter((x) => x.kind === "PAYOUT" && x.moved);
+    expect(payouts.map((x) => x.amount)).toEqual(["8884.88"]);
+  });
+});
+
 describe("bad input: a clear 4xx with a code, nothing written", () => {
   let node: TestNode;
   let id: string;
@@ -480,5 +522,53 @@ describe("money paths replayed, raced and crashed halfway", () => {
     const p = await plan(node, id);
     expect(p.installments[0].paidTotal).toBe("8884.88");
     expect(p.installments[1].paidTotal).toBe("0.00");
+  });
+
+  it("a prepayment and a settlement crashed before their flows: replays write the flows, the plan changed once", async () => {
+    let crashes = 2;
+    const crash: Middleware = {
+      name: "CrashBeforeFlow",
+      call(next: any) {
+        return async (actionName: any, params: any, opts: any) => {
+          if (actionName === "ledger.recordFlow" && crashes > 0) {
+            crashes--;
+            throw new Error("simulated process death");
+          }
+          return next(actionName, params, opts);
+        };
+      },
+    } as unknown as Middleware;
+    node = await startTestNode({ TEST_CLOCK: "1", SERVICES: NO_JOBS }, undefined, { middlewares: [crash] });
+    await at(node, "2026-01-15");
+    const id = await order(node);
+    await at(node, "2026-01-20");
+    const quote = (await node.http("GET", `/api/v1/plans/${id}/prepayment-quote?principal=10000.00`)).body;
+    const pre = { prepaymentNo: "CRASH-PRE-1", principal: "10000.00", amount: quote.total, mode: "KEEP_TERM" };
+    expect((await node.http("POST", `/api/v1/plans/${id}/prepayments`, pre, "ops")).status).toBe(500);
+    const afterPre = await plan(node, id);
+    expect(afterPre.revision).toBe(2);
+    const stl = (await node.http("GET", `/api/v1/plans/${id}/settlement-quote`)).body;
+    const settle = { settlementNo: "CRASH-STL-1", method: "OFFLINE", amount: stl.total };
+    expect((await node.http("POST", `/api/v1/plans/${id}/settlements`, settle, "ops")).status).toBe(500);
+    expect((await plan(node, id)).status).toBe("SETTLED");
+    expect((await node.http("GET", `/api/v1/flows?planId=${id}`)).body.total).toBe(0);
+
+    node = await node.restart();
+    // Both replays at once, twice each: every answer is the first result; each flow is written once.
+    const replays = await Promise.all([
+      node.http("POST", `/api/v1/plans/${id}/prepayments`, pre, "ops"),
+      node.http("POST", `/api/v1/plans/${id}/settlements`, settle, "ops"),
+      node.http("POST", `/api/v1/plans/${id}/prepayments`, pre, "ops"),
+      node.http("POST", `/api/v1/plans/${id}/settlements`, settle, "ops"),
+    ]);
+    expect(replays.map((r) => [r.status, r.body.replayed])).toEqual(Array(4).fill([200, true]));
+    const flows = (await node.http("GET", `/api/v1/flows?planId=${id}`)).body.rows;
+    expect(flows.map((f: any) => [f.tradeNo, f.amount]).sort()).toEqual([
+      ["PRE-CRASH-PRE-1", quote.total],
+      ["STL-CRASH-STL-1", stl.total],
+    ]);
+    const p = await plan(node, id);
+    expect(p.revision).toBe(3); // the prepayment's and the settlement's restructures, once each
+    expect(p.installments.every((i: any) => i.status === "PAID")).toBe(true);
   });
 });
