@@ -74,6 +74,8 @@ import { OutboxMixin } from "../mixins/messaging/outbox.mixin";
 import { PartitionedJobs } from "../mixins/partitioned-jobs.mixin";
 
 const PAGE = 2000;
+/** The daily job reconciles yesterday and catches up this many days back (skipping those DONE). */
+const CATCH_UP_DAYS = 3;
 const LOOKUP_BATCH = 500;
 const WRITE_CONCURRENCY = 16;
 const PROGRESS_EVERY_MS = 500;
@@ -145,7 +147,14 @@ export default function reconcilerService(cfg: Config): ServiceSchema {
         retries: 1,
         async run(this: any, partition: number) {
           if (partition !== 0) return { processed: 0 };
-          return this.runDaily(addDays(this.clock.today(), -1));
+          // Yesterday, and the days before it that are not reconciled yet (a node down over a weekend).
+          const totals: Record<string, number> = {};
+          const today = this.clock.today();
+          for (let back = CATCH_UP_DAYS; back >= 1; back--) {
+            const r = await this.runDaily(addDays(today, -back), back === 1);
+            for (const [k, v] of Object.entries(r)) totals[k] = (totals[k] ?? 0) + (v as number);
+          }
+          return totals;
         },
       },
     },
@@ -293,7 +302,7 @@ export default function reconcilerService(cfg: Config): ServiceSchema {
         this.lastDaily = today;
         return true;
       },
-      async runDaily(this: any, date: string) {
+      async runDaily(this: any, date: string, alerts = true) {
         const counters: Record<string, number> = { processed: 0, done: 0, failed: 0, skipped: 0, discrepancies: 0, settled: 0 };
         for (const [code, channel] of this.channels as Map<string, PaymentChannel>) {
           if (!channel.capabilities.includes("STATEMENT")) continue;
@@ -312,7 +321,7 @@ export default function reconcilerService(cfg: Config): ServiceSchema {
             this.logger.warn(`Daily reconciliation of ${code} for ${date} failed: ${err.message}`);
           }
         }
-        await this.checkAlerts(alertDays);
+        if (alerts) await this.checkAlerts(alertDays);
         return counters;
       },
       async checkAlerts(this: any, days: number) {

@@ -6,7 +6,7 @@
  */
 import { Readable } from "node:stream";
 import { KEYS, startTestNode, type TestNode } from "../support/node";
-import { banks, bindCard, calmBanks, dueOrder, runSlot } from "../support/debit";
+import { banks, bindCard, calmBanks, dueOrder, runSlot, until } from "../support/debit";
 import { bankAMapper } from "../../channels/bank-a/mapper";
 import type { StatementLine } from "../../channels/channel";
 
@@ -210,5 +210,35 @@ describe("reconciliation", () => {
     const okRun: any = await node.broker.call("reconciler.uploadRaw", { channel: "BANK_A", date: DATE }, { stream: Readable.from(chunks) } as any);
     expect([okRun.status, okRun.settled, okRun.summary.ONLY_THEIRS.count]).toEqual(["DONE", { success: 1, failed: 0 }, 1]);
     expect((await tradeOf(node, pU)).state).toBe("SUCCESS");
+  });
+});
+
+describe("daily reconciliation job", () => {
+  let node: TestNode | undefined;
+  afterEach(async () => {
+    await node?.stop();
+  });
+
+  it("reconciles yesterday at the configured time and catches up the two days before, once", async () => {
+    node = await startTestNode({ TEST_CLOCK: "1", JOB_TICK_MS: "50", RECONCILE_TIME: "06:00" });
+    // The node starts on the real clock (past 06:00 or not): let that day's job finish first.
+    const all = async () => (await node!.http("GET", "/api/v1/reconciliations?pageSize=100")).body.rows as any[];
+    await new Promise((r) => setTimeout(r, 500));
+    await until(all, (rows) => rows.every((r) => r.status !== "RUNNING"), 15_000);
+    await node.http("POST", "/api/v1/test-clock", { to: "2026-03-05T05:00:00+08:00", frozen: true });
+    const runsOf = async (date: string) => (await node!.http("GET", `/api/v1/reconciliations?date=${date}&pageSize=50`)).body.rows as any[];
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await runsOf("2026-03-04")).toHaveLength(0); // before 06:00: not yet
+    await node.http("POST", "/api/v1/test-clock", { to: "2026-03-05T06:01:00+08:00", frozen: true });
+    const channels = ["BANK_A", "BANK_B", "BANK_C", "BANK_D"];
+    for (const date of ["2026-03-02", "2026-03-03", "2026-03-04"]) {
+      const rows = await until(() => runsOf(date), (r) => r.filter((x) => x.status === "DONE").length === channels.length, 15_000);
+      expect(rows.map((r) => r.channel).sort()).toEqual(channels);
+    }
+    expect(await runsOf("2026-03-01")).toHaveLength(0); // three days back, no further
+    // The next day: only the new yesterday is reconciled (the others are DONE).
+    await node.http("POST", "/api/v1/test-clock", { to: "2026-03-06T06:01:00+08:00", frozen: true });
+    await until(() => runsOf("2026-03-05"), (r) => r.filter((x) => x.status === "DONE").length === channels.length, 15_000);
+    for (const date of ["2026-03-03", "2026-03-04"]) expect(await runsOf(date)).toHaveLength(channels.length);
   });
 });
