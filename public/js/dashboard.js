@@ -105,8 +105,14 @@
   }
 
   function pieByMethod(byMethod) {
+    return pieCard("Plans by repayment method", "Method", "Plans", "Principal", byMethod, "No plans");
+  }
+
+  /** A pie of counts with a table fallback: key, count and summed amount per group. */
+  function pieCard(title, keyLabel, countLabel, sumLabel, groups, empty) {
+    const byMethod = groups;
     return chartCard(
-      "Plans by repayment method",
+      title,
       null,
       (canvas) => {
         RM.trackChart(
@@ -122,13 +128,31 @@
       },
       RM.table(
         [
-          { label: "Method", get: (m) => m.key },
-          { label: "Plans", get: (m) => String(m.count), num: true },
-          { label: "Principal", get: (m) => RM.money(m.sum), num: true },
+          { label: keyLabel, get: (m) => m.key },
+          { label: countLabel, get: (m) => String(m.count), num: true },
+          { label: sumLabel, get: (m) => RM.money(m.sum), num: true },
         ],
         byMethod,
-        { empty: "No plans" },
+        { empty },
       ),
+    );
+  }
+
+  /**
+   * Servicing at a glance: overdue plans and amount, by aging bucket; reconciliation discrepancies
+   * still open; webhook deliveries that gave up; today's reminder messages.
+   */
+  function servicingRow(overdue, discrepancies, webhooks, messages) {
+    const dash = "—";
+    const sent = messages && messages.byStatus ? messages.byStatus.SENT || 0 : null;
+    return h(
+      "div",
+      { class: "stat-row" },
+      RM.stat("Overdue plans", overdue ? String(overdue.total) : dash, overdue ? RM.link("#/collection", "collection list") : "unavailable"),
+      RM.stat("Overdue amount", overdue ? RM.money(overdue.totalAmount) : dash, "penalties included"),
+      RM.stat("Open discrepancies", discrepancies ? String(discrepancies.total) : dash, discrepancies ? RM.link("#/reconciliation", "reconciliation") : "unavailable"),
+      RM.stat("Webhooks failed", webhooks ? String(webhooks.total) : dash, webhooks ? (webhooks.total ? h("span", { class: "late" }, "redeliver by hand") : "none given up") : "unavailable"),
+      RM.stat("Messages today", messages ? String(messages.total ?? dash) : dash, sent === null ? "unavailable" : sent + " sent"),
     );
   }
 
@@ -345,13 +369,16 @@
         h("div", { class: "loading" }, "Loading…"),
       ]);
       const statsDate = /^\d{4}-\d{2}-\d{2}$/.test(query.date || "") ? query.date : undefined;
-      const [ordersR, plansR, rulesR, clockR, healthR, statsR] = await Promise.allSettled([
+      const [ordersR, plansR, rulesR, clockR, healthR, statsR, overdueR, discR, hooksR] = await Promise.allSettled([
         RM.fetchAll("/orders", {}, MAX_PAGES),
         RM.fetchAll("/plans", {}, MAX_PAGES),
         RM.api("GET", "/rules", { query: { pageSize: 1 } }),
         RM.api("GET", "/test-clock"),
         RM.api("GET", "/health"),
         RM.api("GET", "/trades-stats", { query: { date: statsDate } }),
+        RM.api("GET", "/overdue", { query: { pageSize: 500 } }),
+        RM.api("GET", "/discrepancies", { query: { status: "OPEN", pageSize: 1 } }),
+        RM.api("GET", "/webhooks/deliveries", { query: { status: "FAILED", pageSize: 1 } }),
       ]);
       for (const r of [ordersR, plansR, rulesR, clockR, healthR, statsR]) if (r.status === "rejected" && r.reason && r.reason.status !== 401) RM.showError(r.reason);
       if ([ordersR, plansR, rulesR, clockR].some((r) => r.status === "rejected" && r.reason && r.reason.status === 401)) return;
@@ -404,7 +431,13 @@
       const byMethod = groupSum(planRows, (p) => p.repaymentMethod, (p) => p.totals && p.totals.principal);
       const perDay = orders ? ordersPerDay(orders.rows) : [];
       el.appendChild(debitStats(stats, statsDate));
+      const value = (r) => (r.status === "fulfilled" ? r.value : null);
+      const overdue = value(overdueR);
+      const msgR = await Promise.allSettled([RM.api("GET", "/messages-stats", { query: today ? { date: today } : {} })]);
+      el.appendChild(servicingRow(overdue, value(discR), value(hooksR), value(msgR[0])));
+      const byAging = overdue ? groupSum(overdue.rows, (r) => r.aging || "—", (r) => r.overdueAmount) : [];
       el.appendChild(h("div", { class: "grid-charts" }, barByFunder(byFunder), pieByMethod(byMethod), trendByDay(perDay)));
+      el.appendChild(h("div", { class: "grid-charts" }, pieCard("Overdue plans by aging bucket", "Bucket", "Plans", "Overdue amount", byAging, "Nothing overdue")));
       el.appendChild(h("div", { class: "grid-3" }, clockCard(clock), healthCard(health)));
     },
     "dashboard",

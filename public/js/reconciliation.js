@@ -60,10 +60,10 @@
         }
         RM.go("/reconciliation/" + encodeURIComponent(run.runId));
       } catch (err) {
-        out.replaceChildren(h("p", { class: "error" }, (err.code || "ERROR") + ": " + err.message));
+        RM.append(RM.clear(out), h("p", { class: "error" }, (err.code || "ERROR") + ": " + err.message));
       }
     };
-    el.append(
+    RM.append(el,
       h(
         "div",
         { class: "form" },
@@ -78,10 +78,10 @@
   }
 
   async function listPage(el) {
-    el.append(h("h1", null, "Reconciliation"));
+    RM.append(el, h("h1", null, "Reconciliation"));
     await startForm(el);
     const page = await RM.api("GET", "/reconciliations?pageSize=50");
-    el.append(
+    RM.append(el,
       h(
         "table",
         { class: "table" },
@@ -149,7 +149,7 @@
       const run = await RM.api("GET", "/reconciliations/" + encodeURIComponent(runId));
       const disc = await RM.api("GET", "/discrepancies?pageSize=200&runId=" + encodeURIComponent(runId));
       const p = run.progress || {};
-      el.replaceChildren(
+      RM.append(RM.clear(el),
         h("h1", null, "Reconciliation ", h("span", { class: "mono" }, run.runId)),
         h("p", null, run.channel + " · " + run.date + " · " + run.source + " · by " + run.by + " · ", RM.badge(run.status)),
         h("p", null, "Phase " + p.phase + ": " + p.linesParsed + " lines parsed, " + p.tradesRead + " trades read, " + p.matched + " matched, " + p.discrepancies + " discrepancies, " + (run.settled.success + run.settled.failed) + " UNKNOWN trades settled"),
