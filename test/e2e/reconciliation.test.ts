@@ -161,7 +161,9 @@ describe("reconciliation", () => {
     await node.http("POST", "/api/v1/test-clock", { advanceSeconds: 3 * 86_400 });
     expect(await node.broker.call("reconciler.checkAlerts", {})).toEqual({ open: 4, alerted: true });
     await new Promise((r) => setTimeout(r, 100));
-    expect(alerts).toEqual([expect.objectContaining({ kind: "RECONCILIATION_UNRESOLVED", count: 4 })]);
+    // (the daily job, due again on the new day, may alert too: the same four)
+    expect(alerts.length).toBeGreaterThanOrEqual(1);
+    for (const a of alerts) expect(a).toMatchObject({ kind: "RECONCILIATION_UNRESOLVED", count: 4 });
   });
 
   it("refuses malformed statements with a clear code and applies nothing", async () => {
