@@ -183,7 +183,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
             return { trade: tradeView(current), changed: false };
           }
           if (p.to === "SUCCESS") await this.writeFlow(updated);
-          if (event) this.outboxWritten("trades", p.tradeNo);
+          if (event) this.outboxWritten("trades", p.tradeNo, updated);
           return { trade: tradeView(updated), changed: true };
         },
       },
@@ -198,7 +198,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           const update: Record<string, unknown> = { $set: set, $inc: { queries: 1 } };
           if (ctx.params.needsReconciliation) update.$push = { outbox: this.outboxEntry("trade.needs_reconciliation", ctx.params.tradeNo, { tradeNo: ctx.params.tradeNo }) };
           const updated = await this.store.updateOne({ _id: ctx.params.tradeNo, state: { $in: ["SENDING", "UNKNOWN"] } }, update);
-          if (updated && ctx.params.needsReconciliation) this.outboxWritten("trades", ctx.params.tradeNo);
+          if (updated && ctx.params.needsReconciliation) this.outboxWritten("trades", ctx.params.tradeNo, updated);
           return { changed: !!updated };
         },
       },

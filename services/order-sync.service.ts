@@ -174,7 +174,7 @@ export default function orderSyncService(cfg: Config): ServiceSchema {
           { $set: { status: "ACTIVE", updatedAt: this.clock.iso() }, $push: { outbox: this.outboxEntry("order.synced", order._id, event) } },
         );
         if (!updated) return (await this.store.findById(order._id)) as Order; // someone else finished it
-        this.outboxWritten("orders", order._id);
+        this.outboxWritten("orders", order._id, updated);
         return updated;
       },
     },

@@ -103,7 +103,7 @@ export default function scheduleService(cfg: Config): ServiceSchema {
             // A concurrent create won the race: answer with its plan.
             return this.sameOrder(await this.store.findById(planId), ctx.params);
           }
-          this.outboxWritten("plans", planId);
+          this.outboxWritten("plans", planId, plan);
           return withoutId(plan);
         },
       },

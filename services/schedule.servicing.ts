@@ -566,7 +566,7 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
           if (entries.length) update.$push = { outbox: { $each: entries } };
           const saved: Plan | null = await this.store.updateOne({ _id: planId, version: plan.version }, update);
           if (!saved) continue;
-          if (entries.length) this.outboxWritten("plans", planId);
+          if (entries.length) this.outboxWritten("plans", planId, saved);
           if (m.flow) await this.recordFlow(saved, m.flow);
           return m.result;
         }

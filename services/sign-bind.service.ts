@@ -217,7 +217,7 @@ export default function signBindService(cfg: Config): ServiceSchema {
         if (events.length) update.$push = { outbox: { $each: events.map(([type, data]) => this.outboxEntry(type, binding._id, data)) } };
         const saved: Binding | null = await this.store.updateOne({ _id: binding._id, version: binding.version }, update);
         if (!saved) throw new DomainError("VERSION_CONFLICT", `Binding ${binding._id} changed concurrently; try again`, { bindingId: binding._id });
-        if (events.length) this.outboxWritten("bindings", binding._id);
+        if (events.length) this.outboxWritten("bindings", binding._id, saved);
         return saved;
       },
       /** Decrypt a binding's card number for a channel call (never returned, never logged). */

@@ -27,5 +27,19 @@ export function channelsMiddleware(cfg: Readonly<Config>): Middleware {
         },
       }
     : new InProcessAdapter({ maxRetries: 5, retryBaseMs: cfg.channelRetryMs });
-  return Channels.Middleware({ adapter, sendMethodName: "sendToChannel", adapterPropertyName: "channelAdapter", schemaProperty: "channels", channelHandlerTrigger: "emitLocalChannelHandler" }) as Middleware;
+  const mw = Channels.Middleware({ adapter, sendMethodName: "sendToChannel", adapterPropertyName: "channelAdapter", schemaProperty: "channels", channelHandlerTrigger: "emitLocalChannelHandler" });
+  // `broker.channelsReady` resolves once every consumer of this node is subscribed — after the
+  // services' own `started` hooks and `$broker.started` (the outbox's first sweep waits for it).
+  let ready!: () => void;
+  const channelsReady = new Promise<void>((resolve) => (ready = resolve));
+  const { created, started } = mw;
+  mw.created = function (this: unknown, broker: any) {
+    broker.channelsReady = channelsReady;
+    return created.call(this, broker);
+  };
+  mw.started = async function (this: unknown, ...args: unknown[]) {
+    await started.apply(this, args);
+    ready();
+  };
+  return mw as Middleware;
 }

@@ -29,6 +29,12 @@ export class InProcessAdapter extends FakeAdapter {
     this.retryBaseMs = opts.retryBaseMs ?? 100;
   }
 
+  /** Subscribed means delivered to: wait until the handler service is registered (it starts asynchronously on a running broker). */
+  async subscribe(chan: any, svc: any): Promise<void> {
+    await super.subscribe(chan, svc);
+    if (this.broker.started) await this.broker.waitForServices([`${this.opts.servicePrefix}:${svc.fullName}:${chan.name}:${chan.group}`], 10_000);
+  }
+
   async processMessage(chan: any, ctx: any): Promise<void> {
     const { payload } = ctx.params;
     const id = ctx.id;

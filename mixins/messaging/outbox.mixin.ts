@@ -31,9 +31,9 @@ export function OutboxMixin(opts: { collections: string[]; flushMs?: number; swe
         const now = this.clock?.nowMs ? this.clock.nowMs() : Date.now();
         return { id: eventId(Date.now()), type, key, occurredAt: new Date(now).toISOString(), data };
       },
-      /** Publish the entries of this document soon. */
-      outboxWritten(this: any, collection: string, id: string) {
-        this.outboxDirty.add(`${collection}\u0000${id}`);
+      /** Publish the entries of this document soon (`doc`: the document as the write returned it, saving a read). */
+      outboxWritten(this: any, collection: string, id: string, doc?: { outbox?: OutboxEntry[] }) {
+        this.outboxDirty.set(`${collection}\u0000${id}`, doc);
         if (!this.outboxTimer && !this.outboxStopped) {
           this.outboxTimer = setTimeout(() => {
             this.outboxTimer = null;
@@ -44,13 +44,14 @@ export function OutboxMixin(opts: { collections: string[]; flushMs?: number; swe
       async flushOutbox(this: any) {
         if (this.outboxFlushing) return this.outboxFlushing;
         this.outboxFlushing = (async () => {
+          await this.broker.channelsReady; // nothing is published before this node's consumers have subscribed
           while (this.outboxDirty.size) {
-            const batch = [...this.outboxDirty] as string[];
+            const batch = [...this.outboxDirty] as Array<[string, { outbox?: OutboxEntry[] } | undefined]>;
             this.outboxDirty.clear();
-            for (const item of batch) {
+            for (const [item, doc] of batch) {
               const [collection, id] = item.split("\u0000");
               try {
-                await this.relayDocument(collection, id);
+                await this.relayDocument(collection, id, doc);
               } catch (err: any) {
                 this.logger.warn(`Outbox relay of ${collection}/${id} failed (the sweep retries): ${err.message}`);
               }
@@ -62,9 +63,10 @@ export function OutboxMixin(opts: { collections: string[]; flushMs?: number; swe
         return this.outboxFlushing;
       },
       /** Publish a document's entries in order, then pull them. Safe to run twice (at least once). */
-      async relayDocument(this: any, collection: string, id: string): Promise<number> {
+      async relayDocument(this: any, collection: string, id: string, written?: { outbox?: OutboxEntry[] }): Promise<number> {
         const store = this.stores[collection];
-        const doc = await store.findById(id);
+        // Entries already pulled by an earlier relay are harmless: published again, deduped downstream.
+        const doc = written ?? (await store.findById(id));
         const entries: OutboxEntry[] = doc?.outbox ?? [];
         if (!entries.length) return 0;
         for (const e of entries) {
@@ -80,13 +82,14 @@ export function OutboxMixin(opts: { collections: string[]; flushMs?: number; swe
       },
       /** Find every document still holding entries (after a crash) and relay them. */
       async sweepOutbox(this: any): Promise<number> {
+        await this.broker.channelsReady;
         let n = 0;
         for (const collection of opts.collections) {
           const store = this.stores[collection];
           for (;;) {
             const docs = await store.find({ "outbox.0": { $exists: true } }, { limit: SWEEP_PAGE });
             if (!docs.length) break;
-            for (const d of docs) n += await this.relayDocument(collection, d._id);
+            for (const d of docs) n += await this.relayDocument(collection, d._id, d);
             if (docs.length < SWEEP_PAGE) break;
           }
         }
@@ -94,21 +97,19 @@ export function OutboxMixin(opts: { collections: string[]; flushMs?: number; swe
       },
     },
     created(this: any) {
-      this.outboxDirty = new Set<string>();
+      this.outboxDirty = new Map<string, unknown>();
       this.outboxTimer = null;
       this.outboxFlushing = null;
       this.outboxPublished = 0;
       this.outboxStopped = false;
     },
-    events: {
-      // The first sweep waits until every service of the node has started (and subscribed its
-      // channels): what a crash left behind is then published to this node's consumers too.
-      "$broker.started"(this: any) {
-        this.sweepOutbox().catch((err: Error) => this.logger.warn(`Outbox sweep failed: ${err.message}`));
-      },
-    },
     async started(this: any) {
       const sweep = () => this.sweepOutbox().catch((err: Error) => this.logger.warn(`Outbox sweep failed: ${err.message}`));
+      // The first sweep waits until every consumer of this node has subscribed (the channels
+      // middleware starts after the services): what a crash left behind reaches them too.
+      Promise.resolve(this.broker.channelsReady).then(() => {
+        if (!this.outboxStopped) void sweep();
+      });
       this.outboxSweepTimer = setInterval(sweep, opts.sweepMs ?? SWEEP_EVERY_MS);
       this.outboxSweepTimer.unref?.();
     },
