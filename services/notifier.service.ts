@@ -108,7 +108,9 @@ export default function notifierService(cfg: Config, opts: NotifierOptions = {})
       StoreMixin(
         {
           collection: "messages",
-          indexes: [{ field: "planId" }, { field: "customerId" }, { field: "status" }, { field: "date" }, { field: "scheduledFor" }, { field: "partition" }],
+          // None on low-cardinality fields (status, partition): NeDB keeps each key's documents in one
+          // array, so every status change would scan thousands of messages (see the ledger's note).
+          indexes: [{ field: "planId" }, { field: "customerId" }, { field: "date" }, { field: "scheduledFor" }],
           more: [{ collection: "messageCaps", indexes: [{ field: "messageId" }] }],
         },
         cfg,

@@ -131,7 +131,8 @@ export default function webhooksService(cfg: Config): ServiceSchema {
         {
           collection: "webhooks",
           indexes: [{ field: "enabled" }],
-          more: [{ collection: "webhookDeliveries", indexes: [{ field: "status" }, { field: "nextAttemptAt" }, { field: "subscriptionId" }, { field: "eventId" }, { field: "createdAt" }] }],
+          // None on low-cardinality fields (status, subscriptionId): see the notifier's note.
+          more: [{ collection: "webhookDeliveries", indexes: [{ field: "nextAttemptAt" }, { field: "eventId" }, { field: "createdAt" }] }],
         },
         cfg,
       ),
