@@ -1,8 +1,9 @@
 /**
  * The embedded mode's @moleculer/channels adapter: in-process (over the broker's local events, like
  * the library's Fake adapter) but acknowledged, retried and dead-lettered like the JetStream one — a
- * handler that throws is called again after a doubling back-off, up to `maxRetries` times; after
- * that the message goes to the dead-letter list (kept in memory, logged, `channels.dead_letter`).
+ * handler that throws is called again after a doubling back-off until it has been called
+ * `maxRetries` times in all (the library's JetStream meaning: deliveries, not re-deliveries); then
+ * the message goes to the dead-letter list (kept in memory, logged, `channels.dead_letter`).
  * Durability is not its job: the outbox keeps every event until it was handed over.
  */
 import { createRequire } from "node:module";
@@ -45,8 +46,8 @@ export class InProcessAdapter extends FakeAdapter {
           await chan.handler(payload, ctx.params);
           return;
         } catch (err: any) {
-          const retries = chan.maxRetries ?? 0;
-          if (attempt > retries || this.stopping) {
+          const deliveries = Math.max(chan.maxRetries ?? 1, 1);
+          if (attempt >= deliveries || this.stopping) {
             const dead: DeadLetter = { channel: chan.name, group: chan.group, payload, error: String(err?.message ?? err), attempts: attempt, at: new Date().toISOString() };
             this.deadLetters.push(dead);
             if (this.deadLetters.length > 1000) this.deadLetters.shift();

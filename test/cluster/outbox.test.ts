@@ -19,6 +19,7 @@ describe("outbox over NATS JetStream", () => {
   let nats: ServerHandle;
   let node: NodeProcess | undefined;
   let consumer: ServiceBroker | undefined;
+  let writerPort = 0;
   const seen = new Map<string, EventEnvelope>();
   const deliveries: string[] = [];
 
@@ -54,6 +55,7 @@ describe("outbox over NATS JetStream", () => {
     consumer = consumerBroker(nats.url);
     await consumer.start();
     const port = await freePort();
+    writerPort = port;
     const dataDir = tempDataDir();
     const env = { ...testEnv({ TRANSPORTER: nats.url }), SERVICES: "api,clock,rules,schedule,order-sync", NODE_ID: "writer-1", PORT: String(port), DATA_DIR: dataDir, TEST_CLOCK: "1" };
     // First life: the relay is held back (no flush, no sweep) so the kill lands before publication.
@@ -85,5 +87,39 @@ describe("outbox over NATS JetStream", () => {
     await until(async () => types(), (t) => t.length >= 4, 30_000);
     expect(types()).toEqual(expected);
     expect(new Set(deliveries).size).toBe(4);
+  });
+
+  it("a consumer that keeps failing is retried, then the message is dead-lettered (JetStream redelivery + DEAD_LETTER)", async () => {
+    const cfg = loadConfig({ ...testEnv({ TRANSPORTER: nats.url }), NODE_ID: "consumer-2" });
+    const attempts = new Map<string, number>();
+    const dead: EventEnvelope[] = [];
+    const broker = new ServiceBroker({ namespace: "repaymesh", nodeID: "consumer-2", transporter: nats.url as any, logger: false, middlewares: [channelsMiddleware(cfg)] });
+    broker.createService({
+      name: "always-fails",
+      channels: {
+        [EVENTS_CHANNEL]: {
+          group: "always-fails",
+          maxRetries: 2,
+          handler(envelope: EventEnvelope) {
+            attempts.set(envelope.id, (attempts.get(envelope.id) ?? 0) + 1);
+            throw new Error("this consumer is broken");
+          },
+        },
+      },
+    } as any);
+    broker.createService({
+      name: "dead-letter-watch",
+      channels: { DEAD_LETTER: { group: "dead-letter-watch", handler: (envelope: EventEnvelope) => void dead.push(envelope) } },
+    } as any);
+    await broker.start();
+    try {
+      const res = await api(writerPort, "POST", "/api/v1/orders", orderFixture());
+      expect(res.status).toBe(200);
+      const found = await until(async () => dead.filter((e) => e.key === res.body.planId || e.key === res.body.orderId), (d) => d.length >= 2, 30_000);
+      expect(found.map((e) => e.type).sort()).toEqual(["order.synced", "plan.generated"]);
+      for (const e of found) expect(attempts.get(e.id)).toBe(2); // maxRetries counts deliveries: the first and one redelivery
+    } finally {
+      await broker.stop();
+    }
   });
 });

@@ -129,3 +129,37 @@ describe("outbox", () => {
     expect(steady.deliveries).toHaveLength(2);
   });
 });
+
+describe("embedded channel adapter", () => {
+  let node: TestNode;
+  afterEach(async () => {
+    await node?.stop();
+  });
+
+  it("dead-letters a message whose consumer keeps failing, after maxRetries deliveries", async () => {
+    const attempts: string[] = [];
+    const dead: any[] = [];
+    const failing = {
+      name: "always-fails",
+      channels: {
+        [EVENTS_CHANNEL]: {
+          group: "always-fails",
+          maxRetries: 3,
+          handler(envelope: EventEnvelope) {
+            if (envelope.type !== "plan.generated") return;
+            attempts.push(envelope.id);
+            throw new Error("this consumer is broken");
+          },
+        },
+      },
+      events: { "channels.dead_letter": (ctx: any) => void dead.push(ctx.params) },
+    } as any;
+    node = await startTestNode({ TEST_CLOCK: "1", CHANNEL_RETRY_MS: "10" }, undefined, { services: [failing] });
+    await node.http("POST", "/api/v1/test-clock", { to: "2026-01-20T10:00:00+08:00", frozen: true });
+    const res = await node.http("POST", "/api/v1/orders", orderFixture());
+    await until(async () => dead.length, (n) => n >= 1, 5000);
+    expect(attempts).toHaveLength(3);
+    expect(new Set(attempts).size).toBe(1);
+    expect(dead[0]).toMatchObject({ group: "always-fails", attempts: 3, error: "this consumer is broken", payload: { type: "plan.generated", key: res.body.planId } });
+  });
+});
