@@ -17,10 +17,12 @@ export function ClockMixin(timeZone: string): Partial<ServiceSchema> {
     },
     created(this: any) {
       this.clock = new BusinessClock(timeZone);
+      this.clockSynced = false;
     },
     async started(this: any) {
       const state = await this.broker.call("clock.state");
       this.clock.apply(state as ClockState);
+      this.clockSynced = true; // jobs scheduled by time of day wait for this (partitioned-jobs mixin)
     },
   } as Partial<ServiceSchema>;
 }

@@ -253,6 +253,10 @@ class JobRunner {
             this.nextDue.set(name, Date.now() + def.everyMs);
           }
         } else if (def.schedule) {
+          // Time-of-day jobs ask the business clock: not before it is synced from the clock service
+          // (a node starting on the system clock would run a test-clock deployment's slots on the real date).
+          const clock = this.service.clock;
+          if (clock && this.service.clockSynced !== true) continue;
           try {
             const lastId = this.lastRunOf.get(name);
             const lastRun = lastId ? this.runs.get(lastId)?.run : undefined;

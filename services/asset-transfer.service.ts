@@ -269,7 +269,6 @@ export default function assetTransferService(cfg: Config): ServiceSchema {
         return saved ?? this.complete(await this.transferOr404(t.transferNo));
       },
       dailyDue(this: any): boolean {
-        if (!this.ready) return false; // the business clock is synced once the mixins have started
         const today = this.clock.today();
         if (this.lastDaily === today || this.clock.localTime() < DAILY_TIME) return false;
         this.lastDaily = today;
@@ -349,10 +348,6 @@ export default function assetTransferService(cfg: Config): ServiceSchema {
     },
     created(this: any) {
       this.lastDaily = null;
-      this.ready = false;
-    },
-    started(this: any) {
-      this.ready = true;
     },
   } as ServiceSchema;
 }

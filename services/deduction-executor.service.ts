@@ -174,7 +174,6 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
     methods: {
       /** Any DEBIT_TIME_POINTS rule with a slot due now that this node has not started yet. */
       async newSlotDue(this: any, nowMs: number): Promise<boolean> {
-        if (!this.ready) return false; // the business clock is synced once the mixins have started
         if (!this.timePointRules || nowMs - this.timePointRulesAt > 30_000) {
           const page: any = await this.broker.call("rules.list", { kind: "DEBIT_TIME_POINTS", pageSize: 500 });
           this.timePointRules = page.rows.filter((r: any) => r.enabled);
@@ -335,11 +334,7 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
         };
       },
     },
-    started(this: any) {
-      this.ready = true;
-    },
     created(this: any) {
-      this.ready = false;
       this.health = createChannelHealth(cfg);
       this.attemptCounts = new Map();
       this.agreementCache = new Map();

@@ -79,7 +79,6 @@ export default function feeCalculatorService(cfg: Config, opts: FeeCalculatorOpt
     methods: {
       /** Due once per business day at the accrual time (earliest of the enabled FEE rules). */
       async accrualDue(this: any): Promise<boolean> {
-        if (!this.ready) return false; // the business clock is synced once the mixins have started
         if (!this.accrualTime) {
           const page: any = await this.broker.call("rules.list", { kind: "FEE", pageSize: 500 });
           const times = page.rows.filter((r: any) => r.enabled).map((r: any) => r.content?.accrualTime ?? DEFAULT_ACCRUAL_TIME);
@@ -117,10 +116,6 @@ export default function feeCalculatorService(cfg: Config, opts: FeeCalculatorOpt
     created(this: any) {
       this.accrualTime = null;
       this.lastAccrualDay = null;
-      this.ready = false;
-    },
-    started(this: any) {
-      this.ready = true;
     },
   } as ServiceSchema;
 }

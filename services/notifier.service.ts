@@ -251,7 +251,6 @@ export default function notifierService(cfg: Config, opts: NotifierOptions = {})
       },
       /** Due when the business clock has passed a rule time not yet scanned today on this node. */
       async scanDue(this: any): Promise<boolean> {
-        if (!this.ready) return false; // the business clock is synced once the mixins have started
         const { times } = await this.scanRules();
         const today = this.clock.today();
         const now = this.clock.localTime();
@@ -262,7 +261,6 @@ export default function notifierService(cfg: Config, opts: NotifierOptions = {})
         return true;
       },
       async dispatchDue(this: any): Promise<boolean> {
-        if (!this.ready) return false;
         const one = await this.store.findOne(this.dueQuery());
         return one !== null;
       },
@@ -543,11 +541,7 @@ export default function notifierService(cfg: Config, opts: NotifierOptions = {})
         }
       },
     },
-    started(this: any) {
-      this.ready = true;
-    },
     created(this: any) {
-      this.ready = false;
       this.scanRuleInfo = null;
       this.scansDone = new Set<string>();
       this.provider = opts.provider ?? createSmsProvider(cfg);

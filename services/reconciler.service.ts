@@ -296,7 +296,6 @@ export default function reconcilerService(cfg: Config): ServiceSchema {
     },
     methods: {
       dailyDue(this: any): boolean {
-        if (!this.ready) return false; // the business clock is synced once the mixins have started
         const today = this.clock.today();
         if (this.lastDaily === today || this.clock.localTime() < dailyTime) return false;
         this.lastDaily = today;
@@ -590,12 +589,8 @@ export default function reconcilerService(cfg: Config): ServiceSchema {
     },
     created(this: any) {
       this.lastDaily = null;
-      this.ready = false;
       this.inflight = new Set();
       this.lastProgress = new Map();
-    },
-    started(this: any) {
-      this.ready = true;
     },
     async stopped(this: any) {
       await Promise.allSettled([...this.inflight]);

@@ -48,7 +48,16 @@ export async function api(port: number, method: string, url: string, body?: unkn
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
-/** Poll the gateway's health until `services` are all listed. */
+/** A read route of each service: built once the gateway's aliases for that service are. */
+const PROBES: Record<string, string> = {
+  "order-sync": "/api/v1/orders",
+  schedule: "/api/v1/plans",
+  rules: "/api/v1/rules",
+  ledger: "/api/v1/trades",
+  "sign-bind": "/api/v1/bindings",
+};
+
+/** Poll the gateway's health until `services` are all listed and their routes answer. */
 export async function waitForServicesOver(port: number, services: string[], node: NodeProcess, timeoutMs = 45_000): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -57,8 +66,14 @@ export async function waitForServicesOver(port: number, services: string[], node
     try {
       const h = await api(port, "GET", "/api/v1/health");
       last = h.body;
-      // Listed in health, and the gateway's routes built (an authenticated list answers 200).
-      if (h.status === 200 && services.every((s) => h.body.services.includes(s)) && (await api(port, "GET", "/api/v1/rules")).status === 200) return h.body;
+      // Listed in health, and the gateway's routes built (an authenticated list answers 200): the
+      // aliases are rebuilt a little after services register (debounced), so a listed service's
+      // route can still be missing for a moment.
+      if (h.status === 200 && services.every((s) => h.body.services.includes(s))) {
+        const probes = ["rules", ...services].map((s) => PROBES[s]).filter(Boolean);
+        const answers = await Promise.all(probes.map((url) => api(port, "GET", url)));
+        if (answers.every((a) => a.status === 200)) return h.body;
+      }
     } catch (err) {
       last = err;
     }
