@@ -18,6 +18,8 @@ import { EVENTS_CHANNEL, type EventEnvelope, type OutboxEntry } from "../../cont
 
 const SWEEP_EVERY_MS = 10_000;
 const SWEEP_PAGE = 500;
+/** Event ids this node published lately (skipped if a relay meets them again before they were pulled). */
+const RECENT_IDS = 10_000;
 
 /** A sortable, unique event id: time first (ms, hex), then randomness. */
 export function eventId(nowMs: number): string {
@@ -70,11 +72,16 @@ export function OutboxMixin(opts: { collections: string[]; flushMs?: number; swe
         const entries: OutboxEntry[] = doc?.outbox ?? [];
         if (!entries.length) return 0;
         for (const e of entries) {
+          // Published moments ago by this node (a later write's copy of the document still held it):
+          // not again — duplicates are for crashes, not for races between our own relays.
+          if (this.outboxRecent.has(e.id)) continue;
           // A service may complete the payload from the document (static fields it did not repeat in the write).
           const data = typeof this.enrichOutbox === "function" ? this.enrichOutbox(collection, doc, e) : e.data;
           const envelope: EventEnvelope = { id: e.id, type: e.type, source: this.name, key: e.key, occurredAt: e.occurredAt, data };
           await this.broker.sendToChannel(EVENTS_CHANNEL, envelope);
           this.broker.emit(e.type, { ...data, eventId: e.id });
+          this.outboxRecent.add(e.id);
+          if (this.outboxRecent.size > RECENT_IDS) this.outboxRecent.delete(this.outboxRecent.values().next().value);
         }
         await store.updateOne({ _id: id }, { $pull: { outbox: { id: { $in: entries.map((e) => e.id) } } } });
         this.outboxPublished += entries.length;
@@ -98,6 +105,7 @@ export function OutboxMixin(opts: { collections: string[]; flushMs?: number; swe
     },
     created(this: any) {
       this.outboxDirty = new Map<string, unknown>();
+      this.outboxRecent = new Set<string>();
       this.outboxTimer = null;
       this.outboxFlushing = null;
       this.outboxPublished = 0;

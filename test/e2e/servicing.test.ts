@@ -31,9 +31,16 @@ async function plan(node: TestNode, planId: string) {
   return (await node.http("GET", `/api/v1/plans/${planId}`)).body;
 }
 
+/** Listens to mesh events, deduping on the event id as every consumer must (delivery is at least once). */
 function spy(node: TestNode, names: string[]) {
   const seen: Array<{ event: string; params: any }> = [];
-  const events = Object.fromEntries(names.map((n) => [n, (ctx: any) => void seen.push({ event: n, params: ctx.params })]));
+  const ids = new Set<string>();
+  const record = (n: string, params: any) => {
+    if (params.eventId && ids.has(params.eventId)) return;
+    ids.add(params.eventId);
+    seen.push({ event: n, params });
+  };
+  const events = Object.fromEntries(names.map((n) => [n, (ctx: any) => record(n, ctx.params)]));
   node.broker.createService({ name: `spy-${Math.random().toString(36).slice(2, 8)}`, events });
   return seen;
 }

