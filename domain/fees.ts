@@ -108,22 +108,13 @@ export interface FeeRuleVersion {
 }
 
 /** An installment with the fee-accrual state (all optional: defaults in brackets). */
-export interface FeeInstallment extends Installment {
-  /** The late-fee part of `fee`, after waivers ["0.00"]. */
-  lateFee?: string;
-  /** Penalty ever accrued, waivers not deducted [penalty]. */
-  accruedPenalty?: string;
-  /** Late fee ever accrued, waivers not deducted [lateFee]. */
-  accruedLateFee?: string;
-  /** The first charging day has been accrued (grace retro and late fee done) [accruedPenalty + accruedLateFee > 0]. */
-  chargingStarted?: boolean;
-  /** Fully waived: no more accrual. */
-  waived?: boolean;
-  /** Paused for fees (e.g. a dispute): no accrual while set. */
-  feesPaused?: boolean;
-  /** Settled (结清) otherwise, e.g. the plan was settled or written off. */
-  settled?: boolean;
-}
+/**
+ * An installment with its fee-accrual state: the optional fields of `Installment`
+ * (contracts/schedule.contract.ts) — lateFee, accruedPenalty, accruedLateFee, chargingStarted,
+ * waived, feesPaused, settled; absent means the default (lateFee "0.00", accrued = what is charged,
+ * chargingStarted when something was charged).
+ */
+export type FeeInstallment = Installment;
 
 export interface FeeOptions {
   /** Principal of the whole plan (a positive amount). */

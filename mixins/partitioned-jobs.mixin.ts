@@ -537,11 +537,37 @@ export function PartitionedJobs(cfg: PartitionedJobsConfig, opts: PartitionedJob
       triggerJob(this: any, name: string, options: TriggerOptions = {}): string {
         return this.jobRunner.trigger(name, options);
       },
-      async broadcastJob(this: any, name: string, options: Omit<TriggerOptions, "runId"> = {}): Promise<string> {
+      async broadcastJob(this: any, name: string, options: TriggerOptions = {}): Promise<string> {
         if (!this.schema.jobs?.[name]) throw new DomainError("NOT_FOUND", `No job "${name}" in service ${this.fullName}`, { job: name });
-        const runId = crypto.randomUUID();
+        if (options.partitions?.some((x) => x >= cfg.partitions)) {
+          throw new DomainError("VALIDATION_ERROR", `partitions must be below ${cfg.partitions}`, { field: "partitions" });
+        }
+        const runId = options.runId ?? crypto.randomUUID();
         await this.broker.broadcast(jobTriggerEvent(this.fullName), { job: name, runId, partitions: options.partitions, meta: options.meta });
         return runId;
+      },
+      /**
+       * A run started by hand (REST): recorded by the ledger first (so its progress can be followed
+       * at GET /runs/{id} at once), then run by every node on the partitions it holds.
+       */
+      async runByHand(this: any, name: string, opts: { prefix: string; partitions?: number[]; meta?: Record<string, unknown>; record?: Record<string, unknown> }) {
+        if (opts.partitions?.some((x) => x >= cfg.partitions)) {
+          throw new DomainError("VALIDATION_ERROR", `partitions must be below ${cfg.partitions}`, { field: "partitions" });
+        }
+        const runId = `${opts.prefix}-${crypto.randomBytes(8).toString("hex")}`;
+        const startedAt = this.clock?.iso ? this.clock.iso() : new Date().toISOString();
+        const record = await this.broker.call("ledger.openRun", { runId, job: name, trigger: "MANUAL", startedAt, ...(opts.record ?? {}) });
+        await this.broadcastJob(name, { runId, partitions: opts.partitions, meta: opts.meta });
+        return record;
+      },
+      /** Run a job's body now on every partition this node holds and wait: counters summed (tests, REPL). */
+      async runHeldNow(this: any, body: (partition: number) => Promise<Record<string, number>>): Promise<Record<string, number>> {
+        const totals: Record<string, number> = {};
+        for (const p of this.heldPartitions()) {
+          const r = await body(p);
+          for (const [k, v] of Object.entries(r)) totals[k] = (totals[k] ?? 0) + v;
+        }
+        return totals;
       },
       jobRuns(this: any, filter?: { job?: string }): JobRun[] {
         return this.jobRunner.list(filter);

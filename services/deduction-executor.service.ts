@@ -10,7 +10,6 @@
  *   repair    — every REPAIR_EVERY_MS: stale INIT → FAILED, SENDING/UNKNOWN → query, SUCCESS not
  *               applied → apply; payout positions committed or released. Never sends money.
  */
-import crypto from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
@@ -41,7 +40,7 @@ import {
 import { ClockMixin } from "../mixins/clock.mixin";
 import { RulesCacheMixin } from "../mixins/rules-cache.mixin";
 import { ChannelsMixin } from "../mixins/channels.mixin";
-import { jobTriggerEvent, PartitionedJobs, type JobContext } from "../mixins/partitioned-jobs.mixin";
+import { PartitionedJobs, type JobContext } from "../mixins/partitioned-jobs.mixin";
 
 const REPAIR_EVERY_MS = 15_000;
 const PAGE = 500;
@@ -110,13 +109,8 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
           const p = ctx.params;
           const slotId = slotIdOf(this.clock.today(), p.slotTime ?? this.clock.localTime());
           const scope = { ...(p.bizType ? { bizType: p.bizType } : {}), ...(p.funderId ? { funderId: p.funderId } : {}), ...(p.productCode ? { productCode: p.productCode } : {}) };
-          if (p.partitions?.some((x) => x >= cfg.partitions)) throw new DomainError("VALIDATION_ERROR", `partitions must be below ${cfg.partitions}`, { field: "partitions" });
-          const runId = "RUN-" + crypto.randomBytes(8).toString("hex");
-          const now = this.clock.iso();
-          const record = await this.broker.call("ledger.openRun", { runId, job: "debitSlot", trigger: "MANUAL", slotId, scope, startedAt: now });
           // Every node running the executor runs its own partitions under this run id.
-          await this.broker.broadcast(jobTriggerEvent(this.fullName), { job: "debitSlot", runId, partitions: p.partitions, meta: { slotId, scope, by: actorOf(ctx) } });
-          return record;
+          return this.runByHand("debitSlot", { prefix: "RUN", partitions: p.partitions, meta: { slotId, scope, by: actorOf(ctx) }, record: { slotId, scope } });
         },
       },
       createPayout: {
@@ -161,13 +155,8 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
       /** Run the repair sweep now on every partition this node holds (tests, ops). */
       repairNow: {
         visibility: "public",
-        async handler(this: any) {
-          const totals: Record<string, number> = {};
-          for (const p of this.heldPartitions()) {
-            const r = await this.repairPartition(p);
-            for (const [k, v] of Object.entries(r)) totals[k] = (totals[k] ?? 0) + (v as number);
-          }
-          return totals;
+        handler(this: any) {
+          return this.runHeldNow((p: number) => this.repairPartition(p));
         },
       },
     },

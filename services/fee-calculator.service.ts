@@ -6,13 +6,11 @@
  * day changes nothing, a missed week is caught up date by date. The same pass ends pauses that ran
  * out and drops DEBIT settlements whose date passed.
  */
-import crypto from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
-import { DomainError } from "../domain/errors";
 import { ClockMixin } from "../mixins/clock.mixin";
-import { PartitionedJobs, jobTriggerEvent, type JobContext } from "../mixins/partitioned-jobs.mixin";
+import { PartitionedJobs, type JobContext } from "../mixins/partitioned-jobs.mixin";
 import { accrualRunParams, type AccrualRunParams } from "../contracts/servicing.contract";
 
 const PAGE = 500;
@@ -55,24 +53,14 @@ export default function feeCalculatorService(cfg: Config, opts: FeeCalculatorOpt
         params: accrualRunParams,
         doc: { summary: "Run the overdue accrual now (every node its partitions); idempotent: the same day twice changes nothing. Returns the run", tags: ["fees"], role: "ops" },
         async handler(this: any, ctx: Context<AccrualRunParams>) {
-          const p = ctx.params;
-          if (p.partitions?.some((x) => x >= cfg.partitions)) throw new DomainError("VALIDATION_ERROR", `partitions must be below ${cfg.partitions}`, { field: "partitions" });
-          const runId = "ACR-" + crypto.randomBytes(8).toString("hex");
-          const record = await this.broker.call("ledger.openRun", { runId, job: "accrual", trigger: "MANUAL", startedAt: this.clock.iso() });
-          await this.broker.broadcast(jobTriggerEvent(this.fullName), { job: "accrual", runId, partitions: p.partitions, meta: { by: actorOf(ctx) } });
-          return record;
+          return this.runByHand("accrual", { prefix: "ACR", partitions: ctx.params.partitions, meta: { by: actorOf(ctx) } });
         },
       },
       /** Accrue the partitions this node holds now and wait (tests, REPL). */
       accrueNow: {
         visibility: "public",
-        async handler(this: any) {
-          const totals: Record<string, number> = {};
-          for (const p of this.heldPartitions()) {
-            const r = await this.accruePartition(p, { signal: new AbortController().signal });
-            for (const [k, v] of Object.entries(r)) totals[k] = (totals[k] ?? 0) + (v as number);
-          }
-          return totals;
+        handler(this: any) {
+          return this.runHeldNow((p: number) => this.accruePartition(p, { signal: new AbortController().signal }));
         },
       },
     },

@@ -25,7 +25,6 @@
  * FAILED. The mobile is fetched from order-sync at send time only: never stored, never logged; the
  * message keeps the masked number.
  */
-import crypto from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
@@ -47,7 +46,7 @@ import {
 import { ClockMixin } from "../mixins/clock.mixin";
 import { RulesCacheMixin } from "../mixins/rules-cache.mixin";
 import { findPage, StoreMixin, type Store } from "../mixins/store.mixin";
-import { PartitionedJobs, jobTriggerEvent, type JobContext } from "../mixins/partitioned-jobs.mixin";
+import { PartitionedJobs, type JobContext } from "../mixins/partitioned-jobs.mixin";
 import { EVENTS_CHANNEL, type EventEnvelope } from "../contracts/events.contract";
 import type { ReminderItem } from "../contracts/servicing.contract";
 import {
@@ -200,28 +199,14 @@ export default function notifierService(cfg: Config, opts: NotifierOptions = {})
         doc: { summary: "Run the reminder scan now (every node its partitions); a replay the same day creates nothing. Returns the run", tags: ["messages"], role: "ops" },
         async handler(this: any, ctx: Context<ReminderRunParams>) {
           const p = ctx.params;
-          if (p.partitions?.some((x) => x >= cfg.partitions)) throw new DomainError("VALIDATION_ERROR", `partitions must be below ${cfg.partitions}`, { field: "partitions" });
-          const runId = "RMD-" + crypto.randomBytes(8).toString("hex");
-          const record = await this.broker.call("ledger.openRun", { runId, job: "reminderScan", trigger: "MANUAL", startedAt: this.clock.iso() });
-          await this.broker.broadcast(jobTriggerEvent(this.fullName), {
-            job: "reminderScan",
-            runId,
-            partitions: p.partitions,
-            meta: { by: actorOf(ctx), ...(p.partitions ? { partitions: p.partitions } : {}) },
-          });
-          return record;
+          return this.runByHand("reminderScan", { prefix: "RMD", partitions: p.partitions, meta: { by: actorOf(ctx), ...(p.partitions ? { partitions: p.partitions } : {}) } });
         },
       },
       /** Scan the partitions this node holds now and wait (tests, REPL). */
       scanNow: {
         visibility: "public",
-        async handler(this: any) {
-          const totals: Record<string, number> = {};
-          for (const part of this.heldPartitions()) {
-            const r = await this.scanPartition(part, { signal: new AbortController().signal });
-            for (const [k, v] of Object.entries(r)) totals[k] = (totals[k] ?? 0) + (v as number);
-          }
-          return totals;
+        handler(this: any) {
+          return this.runHeldNow((part: number) => this.scanPartition(part, { signal: new AbortController().signal }));
         },
       },
       /** The simulated provider's outbox (mesh only; empty with another provider). */
