@@ -7,7 +7,7 @@
  * overdue principal, charged from the due date, capped at 24 % a year. The fixture's first
  * installment is 8884.88 (principal 7884.88, interest 1000.00), due 2026-02-15.
  */
-import type { Middleware } from "moleculer";
+import { crashOn } from "../support/crash";
 import { startTestNode, orderFixture, type TestNode } from "../support/node";
 import { bindCard, calmBanks, runSlot, until, bankDebits, banks } from "../support/debit";
 
@@ -346,20 +346,7 @@ describe("remittance replayed, raced and crashed halfway", () => {
   });
 
   it("a crash after the payout went out: the next run finds it paid; concurrent runs pay once", async () => {
-    let crashes = 1;
-    const crash: Middleware = {
-      name: "CrashAfterPayout",
-      call(next: any) {
-        return async (actionName: any, params: any, opts: any) => {
-          const res = await next(actionName, params, opts);
-          if (actionName === "deduction-executor.createPayout" && crashes > 0) {
-            crashes--;
-            throw new Error("simulated process death after the payout was sent");
-          }
-          return res;
-        };
-      },
-    } as unknown as Middleware;
+    const crash = crashOn("deduction-executor.createPayout", { after: true, message: "simulated process death after the payout was sent" });
     node = await startTestNode({ TEST_CLOCK: "1", SERVICES: NO_JOBS }, undefined, { middlewares: [crash] });
     calmBanks(node);
     await at(node, "2026-02-15");
@@ -500,19 +487,7 @@ describe("money paths replayed, raced and crashed halfway", () => {
   });
 
   it("a crash between the plan update and the ledger flow is repaired by the replay, never applied twice", async () => {
-    let crashes = 1;
-    const crash: Middleware = {
-      name: "CrashBeforeFlow",
-      call(next: any) {
-        return async (actionName: any, params: any, opts: any) => {
-          if (actionName === "ledger.recordFlow" && crashes > 0) {
-            crashes--;
-            throw new Error("simulated process death");
-          }
-          return next(actionName, params, opts);
-        };
-      },
-    } as unknown as Middleware;
+    const crash = crashOn("ledger.recordFlow");
     node = await startTestNode({ TEST_CLOCK: "1", SERVICES: NO_JOBS }, undefined, { middlewares: [crash] });
     await at(node, "2026-01-15");
     const id = await order(node);
@@ -532,19 +507,7 @@ describe("money paths replayed, raced and crashed halfway", () => {
   });
 
   it("a prepayment and a settlement crashed before their flows: replays write the flows, the plan changed once", async () => {
-    let crashes = 2;
-    const crash: Middleware = {
-      name: "CrashBeforeFlow",
-      call(next: any) {
-        return async (actionName: any, params: any, opts: any) => {
-          if (actionName === "ledger.recordFlow" && crashes > 0) {
-            crashes--;
-            throw new Error("simulated process death");
-          }
-          return next(actionName, params, opts);
-        };
-      },
-    } as unknown as Middleware;
+    const crash = crashOn("ledger.recordFlow", { times: 2 });
     node = await startTestNode({ TEST_CLOCK: "1", SERVICES: NO_JOBS }, undefined, { middlewares: [crash] });
     await at(node, "2026-01-15");
     const id = await order(node);
