@@ -22,8 +22,10 @@
  * Order of the candidates:
  *   1. the designated channel of the order/rules (`input.designated`), if eligible;
  *   2. channels flagged `designated: true` in the CHANNEL_SETTINGS rule;
- *   3. higher rolling success rate — a channel with no data (undefined) counts as 1: a new or idle
- *      channel gets traffic and so gets data, while the breaker guards against a bad one;
+ *   3. higher rolling success rate. A channel with no data (undefined) is ranked as the prior
+ *      `unknownRatePrior` (default 0.5, CHANNEL_SETTINGS `successRate.unknownPrior`) and, at an equal
+ *      rate, after a channel whose rate was measured: it never outranks a channel known to be at
+ *      least that good, and still gets traffic before one known to be worse;
  *   4. lower priority number; 5. lower fee; 6. code (so the order is total and stable).
  *
  * After an answer (`nextStep`): a channel-side decline or UNAVAILABLE (provably not sent) moves on
@@ -33,7 +35,7 @@
  */
 import { DomainError } from "./errors";
 import { fmt, money, parseAmount, RATE_PATTERN, roundCent, ZERO, AMOUNT_PATTERN, type Decimal } from "./money";
-import type { BreakerEvent, BreakerState } from "./sliding-window";
+import { DEFAULT_SUCCESS_RATE, type BreakerEvent, type BreakerState } from "./sliding-window";
 
 export type TradeKind = "DEBIT" | "PAYOUT";
 
@@ -65,8 +67,10 @@ export interface RouteInput {
   agreements?: string[];
   /** A designated channel from the rules or the order, tried first if eligible. */
   designated?: string;
-  /** Rolling success ratio 0..1 per channel; undefined = no data, ranked as 1. */
+  /** Rolling success ratio 0..1 per channel; undefined = no data, ranked as `unknownRatePrior`. */
   successRate: Record<string, number | undefined>;
+  /** 0..1, default 0.5: the rate a channel with no data is ranked as (after a measured channel of the same rate). */
+  unknownRatePrior?: number;
   /** Missing = CLOSED. */
   breaker: Record<string, BreakerState>;
   /** Per channel, for this card. Missing = nothing used. */
@@ -185,6 +189,7 @@ interface Ranked {
 function compareRanked(a: Ranked, b: Ranked): number {
   if (a.tier !== b.tier) return a.tier - b.tier;
   if (a.rate !== b.rate) return b.rate - a.rate;
+  if (a.rateKnown !== b.rateKnown) return a.rateKnown ? -1 : 1;
   if (a.setting.priority !== b.setting.priority) return a.setting.priority - b.setting.priority;
   const byFee = a.fee.cmp(b.fee);
   if (byFee !== 0) return byFee;
@@ -201,6 +206,10 @@ export function route(input: RouteInput): RouteDecision {
   if (new Set(codes).size !== codes.length) throw new DomainError("VALIDATION_ERROR", "Channel codes must be unique", { field: "settings" });
   const cardAttempts = count(input.cardAttemptsToday, "cardAttemptsToday");
   const cap = count(input.cardDailyAttemptCap, "cardDailyAttemptCap");
+  const prior = input.unknownRatePrior ?? DEFAULT_SUCCESS_RATE.unknownPrior;
+  if (typeof prior !== "number" || !(prior >= 0 && prior <= 1)) {
+    throw new DomainError("VALIDATION_ERROR", "unknownRatePrior must be a number in [0, 1]", { field: "unknownRatePrior" });
+  }
 
   const rejected: RouteDecision["rejected"] = [];
   if (input.designated !== undefined && !codes.includes(input.designated)) rejected.push({ code: input.designated, reason: "NOT_CONFIGURED" });
@@ -220,7 +229,7 @@ export function route(input: RouteInput): RouteDecision {
     eligible.push({
       setting: s,
       tier: s.code === input.designated ? 0 : s.designated ? 1 : 2,
-      rate: rate ?? 1,
+      rate: rate ?? prior,
       rateKnown: rate !== undefined,
       fee: money(channelFee(input.amount, s.cost)),
     });
@@ -230,7 +239,7 @@ export function route(input: RouteInput): RouteDecision {
     const reasons: string[] = [];
     if (r.tier === 0) reasons.push("designated by order");
     else if (r.tier === 1) reasons.push("designated by rule");
-    reasons.push(r.rateKnown ? `success rate ${r.rate.toFixed(4)}` : "success rate: no data (ranked as 1)");
+    reasons.push(r.rateKnown ? `success rate ${r.rate.toFixed(4)}` : `success rate: no data (ranked as ${r.rate.toFixed(4)})`);
     reasons.push(`priority ${r.setting.priority}`);
     reasons.push(`fee ${fmt(r.fee)}`);
     return { code: r.setting.code, fee: fmt(r.fee), reasons };

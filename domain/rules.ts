@@ -119,6 +119,18 @@ export const RULE_CONTENT_SCHEMAS: Record<RuleKind, Record<string, unknown>> = {
             },
           },
           cost: { type: "object", optional: true, strict: true, props: { fixed: { ...amount, optional: true }, rate: { ...rate, optional: true } } },
+          /** This channel's breaker: any of the global `circuitBreaker` fields, on top of it. */
+          circuitBreaker: {
+            type: "object",
+            optional: true,
+            strict: true,
+            props: {
+              windowSeconds: { type: "number", integer: true, min: 10, max: 86400, optional: true },
+              minRequests: { type: "number", integer: true, min: 1, max: 10000, optional: true },
+              failureRatio: { type: "number", min: 0.01, max: 1, optional: true },
+              halfOpenAfterSeconds: { type: "number", integer: true, min: 1, max: 86400, optional: true },
+            },
+          },
         },
       },
     },
@@ -134,6 +146,17 @@ export const RULE_CONTENT_SCHEMAS: Record<RuleKind, Record<string, unknown>> = {
         minRequests: { type: "number", integer: true, min: 1, max: 10000, default: 20 },
         failureRatio: { type: "number", min: 0.01, max: 1, default: 0.5 },
         halfOpenAfterSeconds: { type: "number", integer: true, min: 1, max: 86400, default: 60 },
+      },
+    },
+    /** The success rate routing ranks by: the last `windowAttempts` attempts within `windowHours` (business time); no data ranks as `unknownPrior`. */
+    successRate: {
+      type: "object",
+      optional: true,
+      strict: true,
+      props: {
+        windowAttempts: { type: "number", integer: true, min: 1, max: 10000, default: 200 },
+        windowHours: { type: "number", integer: true, min: 1, max: 720, default: 24 },
+        unknownPrior: { type: "number", min: 0, max: 1, default: 0.5 },
       },
     },
   },
@@ -193,6 +216,15 @@ export function validateRuleContent(kind: RuleKind, content: unknown): Record<st
   if (kind === "CHANNEL_SETTINGS") {
     const codes = copy.channels.map((c: { code: string }) => c.code);
     if (new Set(codes).size !== codes.length) fail("Channel codes must be unique", [{ field: "content.channels" }]);
+    // Breaker windows are counted in 10-second buckets.
+    if (copy.circuitBreaker?.windowSeconds !== undefined && copy.circuitBreaker.windowSeconds % 10 !== 0) {
+      fail("circuitBreaker.windowSeconds must be a multiple of 10", [{ field: "content.circuitBreaker.windowSeconds" }]);
+    }
+    copy.channels.forEach((c: { circuitBreaker?: { windowSeconds?: number } }, i: number) => {
+      if (c.circuitBreaker?.windowSeconds !== undefined && c.circuitBreaker.windowSeconds % 10 !== 0) {
+        fail("circuitBreaker.windowSeconds must be a multiple of 10", [{ field: `content.channels[${i}].circuitBreaker.windowSeconds` }]);
+      }
+    });
   }
   return copy;
 }

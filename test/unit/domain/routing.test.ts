@@ -101,7 +101,14 @@ describe("route: eligibility", () => {
 describe("route: order", () => {
   it.each<[string, Partial<RouteInput>, string[]]>([
     ["higher success rate first", { successRate: { A: 0.8, B: 0.95, C: 0.9 } }, ["B", "C", "A"]],
-    ["no data ranks as 1", { successRate: { A: 0.99, B: undefined, C: 0.5 } }, ["B", "A", "C"]],
+    ["no data never outranks a measured good channel", { successRate: { A: 0.99, B: undefined, C: 0.5 } }, ["A", "C", "B"]],
+    ["no data ranks above a channel measured worse than the prior", { successRate: { A: 0.2, B: undefined, C: 0.9 } }, ["C", "B", "A"]],
+    ["no data after a measured channel at exactly the prior", { successRate: { A: undefined, B: 0.5, C: 0.49 } }, ["B", "A", "C"]],
+    ["a measured 0 ranks last, after no data", { successRate: { A: 0, B: undefined, C: undefined } }, ["B", "C", "A"]],
+    ["channels with no data keep priority order among themselves", { successRate: { A: undefined, B: undefined, C: 0.51 } }, ["C", "A", "B"]],
+    ["a higher prior puts no data above a 0.8", { unknownRatePrior: 0.9, successRate: { A: 0.8, B: undefined, C: 0.95 } }, ["C", "B", "A"]],
+    ["prior 1: no data ranks with perfect channels, after them", { unknownRatePrior: 1, successRate: { A: 1, B: undefined, C: 0.99 } }, ["A", "B", "C"]],
+    ["prior 0: no data ranks last", { unknownRatePrior: 0, successRate: { A: undefined, B: 0.01, C: 0 } }, ["B", "C", "A"]],
     ["equal rates: lower priority number first", { successRate: {} }, ["A", "B", "C"]],
     ["designated (order) first even with a worse rate", { designated: "C", successRate: { A: 0.99, B: 0.98, C: 0.1 } }, ["C", "A", "B"]],
     ["designated but not eligible: the others in normal order", { designated: "C", agreements: ["A", "B"] }, ["A", "B"]],
@@ -122,8 +129,12 @@ describe("route: order", () => {
 
   it("explains each candidate's place", () => {
     const d = route(input({ designated: "B", successRate: { A: 0.875, B: undefined, C: 0.5 } }));
-    expect(d.candidates[0]).toEqual({ code: "B", fee: "2.00", reasons: ["designated by order", "success rate: no data (ranked as 1)", "priority 20", "fee 2.00"] });
+    expect(d.candidates[0]).toEqual({ code: "B", fee: "2.00", reasons: ["designated by order", "success rate: no data (ranked as 0.5000)", "priority 20", "fee 2.00"] });
     expect(d.candidates[1].reasons[0]).toBe("success rate 0.8750");
+  });
+
+  it.each([[-0.1], [1.5], [Number.NaN]])("rejects an unknownRatePrior of %d", (prior) => {
+    expect(() => route(input({ unknownRatePrior: prior }))).toThrow(expect.objectContaining({ code: "VALIDATION_ERROR" }));
   });
 
   it("reports a designated channel that is not configured", () => {

@@ -1,5 +1,20 @@
 /** Rolling success window and the per-channel circuit breaker, with injected time. */
-import { assertBreakerTransition, BREAKER_TRANSITIONS, bucketKey, CircuitBreaker, rateFrom, shouldTrip, SlidingWindow, type BreakerState } from "../../../domain/sliding-window";
+import {
+  assertBreakerTransition,
+  BREAKER_TRANSITIONS,
+  bucketKey,
+  CircuitBreaker,
+  DEFAULT_BREAKER,
+  DEFAULT_SUCCESS_RATE,
+  healthSettingsOf,
+  rateFrom,
+  rateOfRecent,
+  RecentAttempts,
+  shouldTrip,
+  SlidingWindow,
+  type AttemptRecord,
+  type BreakerState,
+} from "../../../domain/sliding-window";
 
 const T0 = Date.UTC(2025, 2, 10, 4, 0, 0); // a bucket boundary for 10 s buckets
 const s = (n: number) => n * 1000;
@@ -164,5 +179,99 @@ describe("CircuitBreaker", () => {
 
   it("rejects an unknown event kind", () => {
     expect(() => new CircuitBreaker(config).record("DECLINED" as "SUCCESS", T0)).toThrow(expect.objectContaining({ code: "VALIDATION_ERROR" }));
+  });
+});
+
+describe("CircuitBreaker.reconfigure", () => {
+  const config = { windowSeconds: 60, minRequests: 4, failureRatio: 0.5, halfOpenAfterSeconds: 30 };
+  it("keeps the counts in a wider window and applies the new thresholds", () => {
+    const b = new CircuitBreaker(config);
+    for (let i = 0; i < 3; i++) b.record("CHANNEL_FAILURE", T0 + s(i));
+    b.reconfigure({ ...config, windowSeconds: 600, minRequests: 3 });
+    expect(b.config.minRequests).toBe(3);
+    // The three failures were carried over: one more (4 of 4) trips at the new threshold.
+    expect(b.record("CHANNEL_FAILURE", T0 + s(120))).toBe("OPEN");
+  });
+  it("keeps an OPEN state and the time it opened; a longer pause applies at once", () => {
+    const b = new CircuitBreaker(config);
+    for (let i = 0; i < 4; i++) b.record("CHANNEL_FAILURE", T0 + i);
+    b.reconfigure({ ...config, halfOpenAfterSeconds: 3600 });
+    expect(b.state(T0 + s(60))).toBe("OPEN");
+    expect(b.state(T0 + s(3600) + 3)).toBe("HALF_OPEN");
+  });
+  it("rejects a bad config and keeps the old one", () => {
+    const b = new CircuitBreaker(config);
+    expect(() => b.reconfigure({ ...config, failureRatio: 2 })).toThrow(expect.objectContaining({ code: "VALIDATION_ERROR" }));
+    expect(b.config).toEqual(config);
+  });
+});
+
+describe("rateOfRecent (the success rate routing ranks by)", () => {
+  const H = 3_600_000;
+  const rec = (at: number, success: boolean): AttemptRecord => ({ at, success });
+  // Newest first, as recorded.
+  const records = [rec(T0, true), rec(T0 - 1000, false), rec(T0 - 6 * H, false), rec(T0 - 6 * H - 1, false), rec(T0 - 25 * H, true)];
+  it.each<[string, number, { windowAttempts: number; windowHours: number }, { success: number; total: number; rate: number | undefined }]>([
+    ["last 200 in 24 h: the 12:00 slot's failures are still there at 18:00", T0, { windowAttempts: 200, windowHours: 24 }, { success: 1, total: 4, rate: 0.25 }],
+    ["only the last 2 attempts", T0, { windowAttempts: 2, windowHours: 24 }, { success: 1, total: 2, rate: 0.5 }],
+    ["only the last hour", T0, { windowAttempts: 200, windowHours: 1 }, { success: 1, total: 2, rate: 0.5 }],
+    ["a day later nothing is left", T0 + 24 * H, { windowAttempts: 200, windowHours: 24 }, { success: 0, total: 0, rate: undefined }],
+    ["records after now (a clock moved back) do not count", T0 - 2000, { windowAttempts: 200, windowHours: 24 }, { success: 0, total: 2, rate: 0 }],
+    ["boundary: exactly now − H is out", T0 + 18 * H, { windowAttempts: 200, windowHours: 24 }, { success: 1, total: 2, rate: 0.5 }],
+  ])("%s", (_name, now, config, expected) => {
+    expect(rateOfRecent(records, now, config)).toEqual({ ...expected, failure: expected.total - expected.success });
+  });
+  it.each([[{ windowAttempts: 0, windowHours: 24 }], [{ windowAttempts: 10, windowHours: 0.5 }]])("rejects %j", (c) => {
+    expect(() => rateOfRecent(records, T0, c)).toThrow(expect.objectContaining({ code: "VALIDATION_ERROR" }));
+  });
+});
+
+describe("RecentAttempts", () => {
+  it("keeps the newest `capacity` records, newest first, and agrees with rateOfRecent", () => {
+    const r = new RecentAttempts(3);
+    for (let i = 0; i < 5; i++) r.record(i % 2 === 0, T0 + i);
+    expect([...r.newestFirst()]).toEqual([
+      { at: T0 + 4, success: true },
+      { at: T0 + 3, success: false },
+      { at: T0 + 2, success: true },
+    ]);
+    expect(r.stats(T0 + 10, { windowAttempts: 200, windowHours: 24 })).toEqual({ success: 2, failure: 1, total: 3, rate: 2 / 3 });
+    expect(r.stats(T0 + 10, { windowAttempts: 1, windowHours: 24 }).rate).toBe(1);
+  });
+  it("resizes to the newest records", () => {
+    const r = new RecentAttempts(5);
+    for (let i = 0; i < 7; i++) r.record(i >= 5, T0 + i);
+    r.resize(2);
+    expect([...r.newestFirst()].map((x) => x.at)).toEqual([T0 + 6, T0 + 5]);
+    r.record(false, T0 + 7);
+    expect([...r.newestFirst()].map((x) => x.at)).toEqual([T0 + 7, T0 + 6]);
+    r.resize(4);
+    r.record(false, T0 + 8);
+    expect([...r.newestFirst()].map((x) => x.at)).toEqual([T0 + 8, T0 + 7, T0 + 6]);
+  });
+});
+
+describe("healthSettingsOf (CHANNEL_SETTINGS → breakers and success rate)", () => {
+  it("defaults for a rule stored without the fields", () => {
+    expect(healthSettingsOf({ channels: [{ code: "A" }] })).toEqual({ breaker: DEFAULT_BREAKER, perChannel: {}, successRate: DEFAULT_SUCCESS_RATE });
+    expect(DEFAULT_SUCCESS_RATE).toEqual({ windowAttempts: 200, windowHours: 24, unknownPrior: 0.5 });
+  });
+  it("a channel's own breaker fields go on top of the global ones", () => {
+    const h = healthSettingsOf({
+      circuitBreaker: { windowSeconds: 600, minRequests: 10 },
+      successRate: { windowAttempts: 50 },
+      channels: [{ code: "A", circuitBreaker: { failureRatio: 0.8 } }, { code: "B" }],
+    });
+    expect(h.breaker).toEqual({ windowSeconds: 600, minRequests: 10, failureRatio: 0.5, halfOpenAfterSeconds: 60 });
+    expect(h.perChannel).toEqual({ A: { windowSeconds: 600, minRequests: 10, failureRatio: 0.8, halfOpenAfterSeconds: 60 } });
+    expect(h.successRate).toEqual({ windowAttempts: 50, windowHours: 24, unknownPrior: 0.5 });
+  });
+  it.each<[string, Record<string, unknown>]>([
+    ["a window not a multiple of 10 s", { circuitBreaker: { windowSeconds: 15 } }],
+    ["a failure ratio above 1", { channels: [{ code: "A", circuitBreaker: { failureRatio: 1.2 } }] }],
+    ["a prior above 1", { successRate: { unknownPrior: 1.5 } }],
+    ["a fractional window of attempts", { successRate: { windowAttempts: 2.5 } }],
+  ])("rejects %s", (_name, content) => {
+    expect(() => healthSettingsOf(content as Parameters<typeof healthSettingsOf>[0])).toThrow(expect.objectContaining({ code: "VALIDATION_ERROR" }));
   });
 });
