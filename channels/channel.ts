@@ -42,6 +42,8 @@ export type DeclineReason =
   | "INVALID_CARD"
   | "AGREEMENT_INVALID"
   | "CHANNEL_ERROR"
+  /** The request reached the bank after its expiresAt: refused, never acted on. */
+  | "EXPIRED"
   | "OTHER";
 /** Who the failure belongs to: routing moves on for CHANNEL, stops for BORROWER. */
 export type FailureSide = "BORROWER" | "CHANNEL";
@@ -75,10 +77,17 @@ export interface SignDone {
 export type SignFailure =
   | { status: "DECLINED"; reason: DeclineReason; bankCode: string; message: string }
   | { status: "UNAVAILABLE"; bankCode: string; message: string };
+/**
+ * Every debit and payout request carries an expiry (ISO instant), as real banks' order-expiry fields
+ * do: a request that reaches the bank after it is refused (DECLINED EXPIRED, no money moved) and the
+ * bank never acts on it later. This is what lets NOT_FOUND become final: once `expiresAt` (plus a
+ * margin for clock skew) has passed, a trade the bank has no record of can no longer move money.
+ */
 export interface DebitRequest {
   tradeNo: string;
   agreementNo: string;
   amount: string;
+  expiresAt: string;
   memo?: string;
 }
 export interface PayoutRequest {
@@ -86,6 +95,7 @@ export interface PayoutRequest {
   accountNo: string;
   accountName: string;
   amount: string;
+  expiresAt: string;
   memo?: string;
 }
 export interface StatementLine {

@@ -24,6 +24,13 @@ export const UNAVAILABLE: CodeMeaning = { kind: "UNAVAILABLE" };
 export const UNKNOWN: CodeMeaning = { kind: "UNKNOWN" };
 export const NOT_FOUND: CodeMeaning = { kind: "NOT_FOUND" };
 export const declined = (reason: DeclineReason, side: FailureSide): CodeMeaning => ({ kind: "DECLINED", reason, side });
+/**
+ * Every bank's "order expired" code: the request reached the bank after the expiry it carried, so
+ * the bank refused it without moving money and will never act on that trade number. A definite
+ * answer (DECLINED) on the CHANNEL side: the trade failed through no fault of the borrower.
+ * Bank A 1011, bank B F:ORDER_EXPIRED, bank C A5, bank D 408 — each mapper's code table says so.
+ */
+export const EXPIRED: CodeMeaning = declined("EXPIRED", "CHANNEL");
 
 /** A bank answer, already decoded from the bank's field names and units. */
 export interface WireAnswer {

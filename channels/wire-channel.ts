@@ -30,6 +30,7 @@ import {
   type StatementLine,
 } from "./channel";
 import type { SentPayment } from "./outcome";
+import { isoToUtc } from "./sim/time";
 
 /** One request/response pair of a bank's API, in the bank's own shape. */
 export interface Exchange<Req, Res> {
@@ -94,6 +95,19 @@ export interface WireChannelOptions<A extends BankApi> {
 
 const TRANSPORT = "TRANSPORT";
 
+/**
+ * Every debit and payout carries its expiry (an ISO-8601 instant with Z or an offset). Returned as a
+ * UTC instant in whole seconds, rounded down: every bank's wire carries seconds, and rounding down
+ * means no bank accepts the request later than the caller allowed.
+ */
+function checkExpiry(expiresAt: unknown): string {
+  const utc = typeof expiresAt === "string" ? isoToUtc(expiresAt) : undefined;
+  if (utc === undefined) {
+    throw new DomainError("VALIDATION_ERROR", "expiresAt must be an ISO-8601 instant with Z or an offset", { field: "expiresAt" });
+  }
+  return utc;
+}
+
 export class WireChannel<A extends BankApi> implements PaymentChannel {
   readonly code: ChannelCode;
   readonly capabilities: readonly Capability[];
@@ -155,7 +169,7 @@ export class WireChannel<A extends BankApi> implements PaymentChannel {
     this.require("DEBIT");
     const sent = this.checkPayment(req);
     checkText(req.agreementNo, "agreementNo", 64);
-    const wire = this.mapper.debitRequest({ ...req, amount: sent.amount });
+    const wire = this.mapper.debitRequest({ ...req, amount: sent.amount, expiresAt: checkExpiry(req.expiresAt) });
     const r = await this.transport.call("debit", wire);
     return this.payment(r, sent, (body) => this.mapper.debitResponse(body, sent));
   }
@@ -167,7 +181,7 @@ export class WireChannel<A extends BankApi> implements PaymentChannel {
     const sent = this.checkPayment(req);
     checkText(req.accountNo, "accountNo", 32);
     checkText(req.accountName, "accountName", 64);
-    const wire = payoutRequest.call(this.mapper, { ...req, amount: sent.amount });
+    const wire = payoutRequest.call(this.mapper, { ...req, amount: sent.amount, expiresAt: checkExpiry(req.expiresAt) });
     const r = await this.transport.call("payout", wire);
     return this.payment(r, sent, (body) => payoutResponse.call(this.mapper, body, sent));
   }

@@ -1,6 +1,8 @@
 /**
  * Bank A — pure mapping (no I/O). Wire: JSON with snake_case fields, amounts in fen (分) as digit
- * strings, times "yyyyMMddHHmmss" in the bank's zone, four-digit result codes.
+ * strings, times "yyyyMMddHHmmss" in the bank's zone, four-digit result codes. Debits and payouts
+ * carry the order's expiry as `expire_time` (same format, whole seconds, rounded down so the bank
+ * never accepts later than we allow); a late arrival is refused with 1011 (订单已过期).
  * Statement: comma-separated, header `trade_no,bank_ref,type,amount_fen,fee_fen,status,trade_time`,
  * type DK (代扣 debit) / DF (代付 payout), status S / F, trade_time "yyyy-MM-dd HH:mm:ss".
  */
@@ -10,6 +12,7 @@ import { fileLines, joinRow, splitRow, statementError, validDate, validTime } fr
 import {
   assertNever,
   declined,
+  EXPIRED,
   NOT_FOUND,
   optStr,
   paymentOutcome,
@@ -33,8 +36,8 @@ export interface ASignReq { apply_no: string; card_no: string; acct_name: string
 export interface ASignRes { resp_code: string; resp_msg: string; sign_req_id?: string; sms_code?: string }
 export interface AConfirmReq { sign_req_id: string; sms_code: string }
 export interface AConfirmRes { resp_code: string; resp_msg: string; protocol_no?: string }
-export interface ADebitReq { merchant_order_no: string; protocol_no: string; amount_fen: string; remark?: string }
-export interface APayoutReq { merchant_order_no: string; acct_no: string; acct_name: string; amount_fen: string; remark?: string }
+export interface ADebitReq { merchant_order_no: string; protocol_no: string; amount_fen: string; expire_time: string; remark?: string }
+export interface APayoutReq { merchant_order_no: string; acct_no: string; acct_name: string; amount_fen: string; expire_time: string; remark?: string }
 export interface ATradeRes {
   resp_code: string;
   resp_msg: string;
@@ -70,6 +73,7 @@ export const BANK_A_CODES = {
   "1008": "短信验证码错误",
   "1009": "签约申请不存在或已过期",
   "1010": "商户代付头寸不足",
+  "1011": "订单已过期，未受理",
   "2001": "通道交易失败",
   "3001": "订单不存在",
   "9001": "系统维护中，请求未受理",
@@ -108,6 +112,8 @@ export function bankAMeaning(code: BankACode): CodeMeaning {
       return declined("OTHER", "BORROWER");
     case "1010":
       return declined("INSUFFICIENT_BALANCE", "CHANNEL");
+    case "1011":
+      return EXPIRED;
     case "2001":
       return declined("CHANNEL_ERROR", "CHANNEL");
     case "3001":
@@ -158,6 +164,7 @@ export function bankAMapper(timeZone = "Asia/Shanghai"): BankMapper<BankAApi> {
       merchant_order_no: r.tradeNo,
       protocol_no: r.agreementNo,
       amount_fen: toFen(r.amount),
+      expire_time: bankATime(Date.parse(r.expiresAt), timeZone),
       ...(r.memo ? { remark: r.memo } : {}),
     }),
     debitResponse: (res, sent) => paymentOutcome(answer(res), sent),
@@ -166,6 +173,7 @@ export function bankAMapper(timeZone = "Asia/Shanghai"): BankMapper<BankAApi> {
       acct_no: r.accountNo,
       acct_name: r.accountName,
       amount_fen: toFen(r.amount),
+      expire_time: bankATime(Date.parse(r.expiresAt), timeZone),
       ...(r.memo ? { remark: r.memo } : {}),
     }),
     payoutResponse: (res, sent) => paymentOutcome(answer(res), sent),
@@ -209,4 +217,10 @@ export function bankAMapper(timeZone = "Asia/Shanghai"): BankMapper<BankAApi> {
 /** Bank A's wire time for an instant (used by its simulated server). */
 export function bankATime(ms: number, timeZone: string): string {
   return formatLocal(ms, timeZone, WIRE_TIME);
+}
+
+/** Bank A's wire time → epoch ms (NaN when it does not parse). */
+export function bankATimeMs(text: string, timeZone: string): number {
+  const iso = localToIso(text, timeZone, WIRE_TIME);
+  return iso === undefined ? NaN : Date.parse(iso);
 }

@@ -4,9 +4,9 @@
  */
 import { fromFen, toFen } from "../amounts";
 import type { SimBank, SimCode, SimTradeResult } from "../sim/sim-bank";
-import { isTradeResult, statementLines } from "../sim/server-kit";
+import { expiry, isTradeResult, statementLines } from "../sim/server-kit";
 import type { SimServer } from "../sim/transport";
-import { BANK_A_CODES, bankAMapper, bankATime, type BankAApi, type BankACode, type ATradeRes } from "./mapper";
+import { BANK_A_CODES, bankAMapper, bankATime, bankATimeMs, type BankAApi, type BankACode, type ATradeRes } from "./mapper";
 
 export const A_FROM_SIM: Record<SimCode, BankACode> = {
   OK: "0000",
@@ -25,6 +25,7 @@ export const A_FROM_SIM: Record<SimCode, BankACode> = {
   CHANNEL_ERROR: "2001",
   NOT_FOUND: "3001",
   MAINTENANCE: "9001",
+  ORDER_EXPIRED: "1011",
 };
 
 const head = (c: SimCode): { resp_code: BankACode; resp_msg: string } => ({ resp_code: A_FROM_SIM[c], resp_msg: BANK_A_CODES[A_FROM_SIM[c]] });
@@ -48,8 +49,18 @@ export function bankASimServer(bank: SimBank): SimServer<BankAApi> {
       const r = bank.confirmSign(req.sign_req_id, req.sms_code);
       return r.code === "OK" ? { ...head("OK"), resp_msg: "签约成功", protocol_no: r.agreementNo } : head(r.code);
     },
-    debit: (req) => trade(bank.debit({ tradeNo: req.merchant_order_no, agreementNo: req.protocol_no, amount: fromFen(req.amount_fen) })),
-    payout: (req) => trade(bank.payout({ tradeNo: req.merchant_order_no, accountNo: req.acct_no, accountName: req.acct_name, amount: fromFen(req.amount_fen) })),
+    debit: (req) =>
+      trade(bank.debit({ tradeNo: req.merchant_order_no, agreementNo: req.protocol_no, amount: fromFen(req.amount_fen), ...expiry(req.expire_time, (t) => bankATimeMs(t, tz)) })),
+    payout: (req) =>
+      trade(
+        bank.payout({
+          tradeNo: req.merchant_order_no,
+          accountNo: req.acct_no,
+          accountName: req.acct_name,
+          amount: fromFen(req.amount_fen),
+          ...expiry(req.expire_time, (t) => bankATimeMs(t, tz)),
+        }),
+      ),
     query(req) {
       const r = bank.query(req.merchant_order_no);
       return isTradeResult(r) ? trade(r) : head(r.code);

@@ -1,7 +1,8 @@
 /**
  * Bank B — pure mapping (no I/O). Wire: JSON, camelCase, amounts in yuan ("12.34"), times
  * "yyyy-MM-dd HH:mm:ss" in the bank's zone, a result letter (S success, P processing, F failed,
- * E error) plus an errCode for F and E.
+ * E error) plus an errCode for F and E. Debits and payouts carry the order's expiry as `timeExpire`
+ * (same time format, whole seconds, rounded down); a late arrival is refused with F:ORDER_EXPIRED.
  * Statement: UTF-8 with BOM, semicolon-separated, Chinese header
  * `商户订单号;银行流水号;交易类型;交易金额(元);手续费(元);交易状态;交易日期;交易时间`, amounts in yuan with
  * thousands separators ("12,345,678.90"), type 代扣 / 代付, status 成功 / 失败, date yyyyMMdd, time HHmmss.
@@ -12,6 +13,7 @@ import { compactDate, compactTime, fileLines, joinRow, splitRow, statementError 
 import {
   assertNever,
   declined,
+  EXPIRED,
   NOT_FOUND,
   optStr,
   paymentOutcome,
@@ -37,8 +39,8 @@ export interface BSignReq { reqNo: string; cardNo: string; holderName: string; c
 export interface BSignRes extends BHead { signId?: string; verifyCode?: string }
 export interface BConfirmReq { signId: string; verifyCode: string }
 export interface BConfirmRes extends BHead { contractId?: string }
-export interface BDebitReq { outTradeNo: string; contractId: string; amount: string; remark?: string }
-export interface BPayoutReq { outTradeNo: string; payeeAccount: string; payeeName: string; amount: string; remark?: string }
+export interface BDebitReq { outTradeNo: string; contractId: string; amount: string; timeExpire: string; remark?: string }
+export interface BPayoutReq { outTradeNo: string; payeeAccount: string; payeeName: string; amount: string; timeExpire: string; remark?: string }
 export interface BTradeRes extends BHead { outTradeNo?: string; tradeId?: string; amount?: string; finishTime?: string }
 export interface BQueryReq { outTradeNo: string }
 export interface BStatementReq { billDate: string }
@@ -69,6 +71,7 @@ export const BANK_B_CODES = {
   "F:ACCOUNT_BALANCE_NOT_ENOUGH": "商户账户余额不足",
   "F:BANK_REFUSED": "银行拒绝交易",
   "F:ORDER_NOT_EXIST": "订单不存在",
+  "F:ORDER_EXPIRED": "订单已超过有效期，未受理",
   "E:SYSTEM_BUSY": "系统繁忙，请求未受理",
   "E:SYSTEM_ERROR": "系统错误，交易结果未知",
 } as const;
@@ -114,6 +117,8 @@ export function bankBMeaning(code: BankBCode): CodeMeaning {
       return declined("CHANNEL_ERROR", "CHANNEL");
     case "F:ORDER_NOT_EXIST":
       return NOT_FOUND;
+    case "F:ORDER_EXPIRED":
+      return EXPIRED;
     case "E:SYSTEM_BUSY":
       return UNAVAILABLE;
     case "E:SYSTEM_ERROR":
@@ -156,13 +161,20 @@ export function bankBMapper(timeZone = "Asia/Shanghai"): BankMapper<BankBApi> {
       if (a.meaning?.kind !== "SUCCESS") return signFailure(a);
       return { status: "SIGNED", agreementNo: str(res, "contractId") };
     },
-    debitRequest: (r: DebitRequest): BDebitReq => ({ outTradeNo: r.tradeNo, contractId: r.agreementNo, amount: r.amount, ...(r.memo ? { remark: r.memo } : {}) }),
+    debitRequest: (r: DebitRequest): BDebitReq => ({
+      outTradeNo: r.tradeNo,
+      contractId: r.agreementNo,
+      amount: r.amount,
+      timeExpire: bankBTime(Date.parse(r.expiresAt), timeZone),
+      ...(r.memo ? { remark: r.memo } : {}),
+    }),
     debitResponse: (res, sent) => paymentOutcome(answer(res), sent),
     payoutRequest: (r: PayoutRequest): BPayoutReq => ({
       outTradeNo: r.tradeNo,
       payeeAccount: r.accountNo,
       payeeName: r.accountName,
       amount: r.amount,
+      timeExpire: bankBTime(Date.parse(r.expiresAt), timeZone),
       ...(r.memo ? { remark: r.memo } : {}),
     }),
     payoutResponse: (res, sent) => paymentOutcome(answer(res), sent),
@@ -219,4 +231,10 @@ export function bankBMapper(timeZone = "Asia/Shanghai"): BankMapper<BankBApi> {
 /** Bank B's wire time for an instant (used by its simulated server). */
 export function bankBTime(ms: number, timeZone: string): string {
   return formatLocal(ms, timeZone, WIRE_TIME);
+}
+
+/** Bank B's wire time → epoch ms (NaN when it does not parse). */
+export function bankBTimeMs(text: string, timeZone: string): number {
+  const iso = localToIso(text, timeZone, WIRE_TIME);
+  return iso === undefined ? NaN : Date.parse(iso);
 }

@@ -1,8 +1,8 @@
 /** Bank B's side of the wire for the simulated bank. */
 import type { SimBank, SimCode, SimTradeResult } from "../sim/sim-bank";
-import { isTradeResult, statementLines } from "../sim/server-kit";
+import { expiry, isTradeResult, statementLines } from "../sim/server-kit";
 import type { SimServer } from "../sim/transport";
-import { BANK_B_CODES, bankBMapper, bankBTime, type BankBApi, type BankBCode, type BTradeRes } from "./mapper";
+import { BANK_B_CODES, bankBMapper, bankBTime, bankBTimeMs, type BankBApi, type BankBCode, type BTradeRes } from "./mapper";
 
 export const B_FROM_SIM: Record<SimCode, BankBCode> = {
   OK: "S",
@@ -21,6 +21,7 @@ export const B_FROM_SIM: Record<SimCode, BankBCode> = {
   CHANNEL_ERROR: "F:BANK_REFUSED",
   NOT_FOUND: "F:ORDER_NOT_EXIST",
   MAINTENANCE: "E:SYSTEM_BUSY",
+  ORDER_EXPIRED: "F:ORDER_EXPIRED",
 };
 
 function head(c: SimCode): { result: string; errCode?: string; errMsg?: string } {
@@ -48,8 +49,17 @@ export function bankBSimServer(bank: SimBank): SimServer<BankBApi> {
       const r = bank.confirmSign(req.signId, req.verifyCode);
       return r.code === "OK" ? { result: "S", contractId: r.agreementNo } : head(r.code);
     },
-    debit: (req) => trade(bank.debit({ tradeNo: req.outTradeNo, agreementNo: req.contractId, amount: req.amount })),
-    payout: (req) => trade(bank.payout({ tradeNo: req.outTradeNo, accountNo: req.payeeAccount, accountName: req.payeeName, amount: req.amount })),
+    debit: (req) => trade(bank.debit({ tradeNo: req.outTradeNo, agreementNo: req.contractId, amount: req.amount, ...expiry(req.timeExpire, (t) => bankBTimeMs(t, tz)) })),
+    payout: (req) =>
+      trade(
+        bank.payout({
+          tradeNo: req.outTradeNo,
+          accountNo: req.payeeAccount,
+          accountName: req.payeeName,
+          amount: req.amount,
+          ...expiry(req.timeExpire, (t) => bankBTimeMs(t, tz)),
+        }),
+      ),
     query(req) {
       const r = bank.query(req.outTradeNo);
       return isTradeResult(r) ? trade(r) : head(r.code);

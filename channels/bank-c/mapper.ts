@@ -1,7 +1,8 @@
 /**
  * Bank C — pure mapping (no I/O). Debit only (no payout service). Wire: JSON with UPPER_CASE
  * fields, amounts in yuan ("12.34"), times "yyyy-MM-ddTHH:mm:ss" in the bank's zone (no offset),
- * two-character ISO 8583-style response codes.
+ * two-character ISO 8583-style response codes. Debits carry the order's expiry as `EXPIRE_TIME`
+ * (same time format, whole seconds, rounded down); a late arrival is refused with A5.
  * Statement: tab-separated; a title line `# BANK_C DAILY STATEMENT yyyy-MM-dd`, then the header
  * `TXN_DATE TXN_TIME REQ_SN BANK_SN TXN_TYPE AMT FEE RESP` (tabs), amounts as 12-digit zero-padded fen,
  * RESP "00" for success or the failure's response code.
@@ -12,6 +13,7 @@ import { fileLines, joinRow, splitRow, statementError, validDate, validTime } fr
 import {
   assertNever,
   declined,
+  EXPIRED,
   NOT_FOUND,
   optStr,
   paymentOutcome,
@@ -36,7 +38,7 @@ export interface CSignReq { REQ_SN: string; ACCT_NO: string; ACCT_NAME: string; 
 export interface CSignRes extends CHead { SIGN_SN?: string; VCODE?: string }
 export interface CConfirmReq { SIGN_SN: string; VCODE: string }
 export interface CConfirmRes extends CHead { AGR_NO?: string }
-export interface CDebitReq { REQ_SN: string; AGR_NO: string; TXN_AMT: string; SUMMARY?: string }
+export interface CDebitReq { REQ_SN: string; AGR_NO: string; TXN_AMT: string; EXPIRE_TIME: string; SUMMARY?: string }
 export interface CTradeRes extends CHead { REQ_SN?: string; BANK_SN?: string; TXN_AMT?: string; TXN_TIME?: string }
 export interface CQueryReq { QUERY_SN: string }
 export interface CStatementReq { STMT_DATE: string }
@@ -64,6 +66,7 @@ export const BANK_C_CODES = {
   "14": "Invalid card number or holder",
   A3: "Wrong verification code",
   A4: "Sign request unknown or expired",
+  A5: "Order expired before processing, declined",
   "96": "System malfunction, transaction declined",
   "91": "Issuer or switch inoperative, not processed",
   "68": "Response received too late, result unknown",
@@ -100,6 +103,8 @@ export function bankCMeaning(code: BankCCode): CodeMeaning {
       return declined("OTHER", "BORROWER");
     case "A4":
       return declined("OTHER", "BORROWER");
+    case "A5":
+      return EXPIRED;
     case "96":
       return declined("CHANNEL_ERROR", "CHANNEL");
     case "91":
@@ -149,7 +154,13 @@ export function bankCMapper(timeZone = "Asia/Shanghai"): BankMapper<BankCApi> {
       if (a.meaning?.kind !== "SUCCESS") return signFailure(a);
       return { status: "SIGNED", agreementNo: str(res, "AGR_NO") };
     },
-    debitRequest: (r: DebitRequest): CDebitReq => ({ REQ_SN: r.tradeNo, AGR_NO: r.agreementNo, TXN_AMT: r.amount, ...(r.memo ? { SUMMARY: r.memo } : {}) }),
+    debitRequest: (r: DebitRequest): CDebitReq => ({
+      REQ_SN: r.tradeNo,
+      AGR_NO: r.agreementNo,
+      TXN_AMT: r.amount,
+      EXPIRE_TIME: bankCTime(Date.parse(r.expiresAt), timeZone),
+      ...(r.memo ? { SUMMARY: r.memo } : {}),
+    }),
     debitResponse: (res, sent) => paymentOutcome(answer(res), sent),
     queryRequest: (tradeNo: string): CQueryReq => ({ QUERY_SN: tradeNo }),
     queryResponse: (res, tradeNo) => queryOutcome(answer(res), tradeNo),
@@ -199,4 +210,10 @@ export function bankCMapper(timeZone = "Asia/Shanghai"): BankMapper<BankCApi> {
 /** Bank C's wire time for an instant (used by its simulated server). */
 export function bankCTime(ms: number, timeZone: string): string {
   return formatLocal(ms, timeZone, WIRE_TIME);
+}
+
+/** Bank C's wire time → epoch ms (NaN when it does not parse). */
+export function bankCTimeMs(text: string, timeZone: string): number {
+  const iso = localToIso(text, timeZone, WIRE_TIME);
+  return iso === undefined ? NaN : Date.parse(iso);
 }

@@ -1,8 +1,8 @@
 /** Bank C's side of the wire for the simulated bank (no payout service). */
 import type { SimBank, SimCode, SimTradeResult } from "../sim/sim-bank";
-import { isTradeResult, statementLines } from "../sim/server-kit";
+import { expiry, isTradeResult, statementLines } from "../sim/server-kit";
 import type { SimServer } from "../sim/transport";
-import { BANK_C_CODES, bankCMapper, bankCTime, type BankCApi, type BankCCode, type CTradeRes } from "./mapper";
+import { BANK_C_CODES, bankCMapper, bankCTime, bankCTimeMs, type BankCApi, type BankCCode, type CTradeRes } from "./mapper";
 
 export const C_FROM_SIM: Record<SimCode, BankCCode> = {
   OK: "00",
@@ -21,6 +21,7 @@ export const C_FROM_SIM: Record<SimCode, BankCCode> = {
   CHANNEL_ERROR: "96",
   NOT_FOUND: "25",
   MAINTENANCE: "91",
+  ORDER_EXPIRED: "A5",
 };
 
 const head = (c: SimCode): { RET_CODE: BankCCode; ERR_MSG: string } => ({ RET_CODE: C_FROM_SIM[c], ERR_MSG: BANK_C_CODES[C_FROM_SIM[c]] });
@@ -44,7 +45,7 @@ export function bankCSimServer(bank: SimBank): SimServer<BankCApi> {
       const r = bank.confirmSign(req.SIGN_SN, req.VCODE);
       return r.code === "OK" ? { ...head("OK"), AGR_NO: r.agreementNo } : head(r.code);
     },
-    debit: (req) => trade(bank.debit({ tradeNo: req.REQ_SN, agreementNo: req.AGR_NO, amount: req.TXN_AMT })),
+    debit: (req) => trade(bank.debit({ tradeNo: req.REQ_SN, agreementNo: req.AGR_NO, amount: req.TXN_AMT, ...expiry(req.EXPIRE_TIME, (t) => bankCTimeMs(t, tz)) })),
     query(req) {
       const r = bank.query(req.QUERY_SN);
       return isTradeResult(r) ? trade(r) : head(r.code);

@@ -1,6 +1,8 @@
 /**
  * Bank D — pure mapping (no I/O). Wire: JSON, camelCase, amounts in yuan ("12.34"), completion
- * time ISO-8601 with offset, three-digit HTTP-style result codes.
+ * time ISO-8601 with offset, three-digit HTTP-style result codes. Debits and payouts carry the order's
+ * expiry as `expiresAt`, ISO-8601 with the bank's offset (whole seconds, rounded down); a late
+ * arrival is refused with 408.
  * Statement: pipe-separated, header `ORDER_ID|BANK_SEQ|TYPE|AMOUNT|FEE|STATUS|DATETIME`, TYPE
  * COLLECT (debit) / DISBURSE (payout), STATUS SUCCESS / FAILURE, amounts in yuan, DATETIME ISO
  * with the bank's offset, and a trailer `TOTAL|<rows>|<sum of SUCCESS amounts>|<sum of fees>`
@@ -13,6 +15,7 @@ import { Dec, fmt } from "../../domain/money";
 import {
   assertNever,
   declined,
+  EXPIRED,
   NOT_FOUND,
   optStr,
   paymentOutcome,
@@ -27,7 +30,7 @@ import {
   type CodeMeaning,
   type WireAnswer,
 } from "../outcome";
-import { isoToUtc, localWithOffset } from "../sim/time";
+import { isoToUtc, isoWithOffset, localWithOffset } from "../sim/time";
 import type { BankApi, BankMapper, Exchange, StatementFile } from "../wire-channel";
 
 export const BANK = "BANK_D";
@@ -37,8 +40,8 @@ export interface DSignReq { requestId: string; card: string; holder: string; idC
 export interface DSignRes extends DHead { signToken?: string; otp?: string }
 export interface DConfirmReq { signToken: string; otp: string }
 export interface DConfirmRes extends DHead { mandateId?: string }
-export interface DDebitReq { orderId: string; mandateId: string; amount: string; note?: string }
-export interface DPayoutReq { orderId: string; beneficiaryAccount: string; beneficiaryName: string; amount: string; note?: string }
+export interface DDebitReq { orderId: string; mandateId: string; amount: string; expiresAt: string; note?: string }
+export interface DPayoutReq { orderId: string; beneficiaryAccount: string; beneficiaryName: string; amount: string; expiresAt: string; note?: string }
 export interface DTradeRes extends DHead { orderId?: string; bankSeq?: string; amount?: string; completedAt?: string }
 export interface DQueryReq { orderId: string }
 export interface DStatementReq { date: string }
@@ -63,6 +66,7 @@ export const BANK_D_CODES = {
   "430": "Merchant daily limit reached",
   "429": "Card daily frequency limit reached",
   "404": "Mandate not found or revoked",
+  "408": "Order expired before processing, not executed",
   "422": "Invalid card or holder",
   "401": "Wrong one-time password",
   "410": "Sign request gone or expired",
@@ -98,6 +102,8 @@ export function bankDMeaning(code: BankDCode): CodeMeaning {
       return declined("LIMIT_EXCEEDED", "BORROWER");
     case "404":
       return declined("AGREEMENT_INVALID", "CHANNEL");
+    case "408":
+      return EXPIRED;
     case "422":
       return declined("INVALID_CARD", "BORROWER");
     case "401":
@@ -154,13 +160,20 @@ export function bankDMapper(timeZone = "Asia/Shanghai"): BankMapper<BankDApi> {
       if (a.meaning?.kind !== "SUCCESS") return signFailure(a);
       return { status: "SIGNED", agreementNo: str(res, "mandateId") };
     },
-    debitRequest: (r: DebitRequest): DDebitReq => ({ orderId: r.tradeNo, mandateId: r.agreementNo, amount: r.amount, ...(r.memo ? { note: r.memo } : {}) }),
+    debitRequest: (r: DebitRequest): DDebitReq => ({
+      orderId: r.tradeNo,
+      mandateId: r.agreementNo,
+      amount: r.amount,
+      expiresAt: isoWithOffset(Date.parse(r.expiresAt), timeZone),
+      ...(r.memo ? { note: r.memo } : {}),
+    }),
     debitResponse: (res, sent) => paymentOutcome(answer(res), sent),
     payoutRequest: (r: PayoutRequest): DPayoutReq => ({
       orderId: r.tradeNo,
       beneficiaryAccount: r.accountNo,
       beneficiaryName: r.accountName,
       amount: r.amount,
+      expiresAt: isoWithOffset(Date.parse(r.expiresAt), timeZone),
       ...(r.memo ? { note: r.memo } : {}),
     }),
     payoutResponse: (res, sent) => paymentOutcome(answer(res), sent),
@@ -233,4 +246,10 @@ export function bankDMapper(timeZone = "Asia/Shanghai"): BankMapper<BankDApi> {
       return out;
     },
   };
+}
+
+/** Bank D's wire instant (ISO-8601 with offset) → epoch ms (NaN when it does not parse). */
+export function bankDTimeMs(text: string): number {
+  const iso = isoToUtc(text);
+  return iso === undefined ? NaN : Date.parse(iso);
 }

@@ -1,9 +1,9 @@
 /** Bank D's side of the wire for the simulated bank. */
 import type { SimBank, SimCode, SimTradeResult } from "../sim/sim-bank";
-import { isTradeResult, statementLines } from "../sim/server-kit";
+import { expiry, isTradeResult, statementLines } from "../sim/server-kit";
 import { isoWithOffset } from "../sim/time";
 import type { SimServer } from "../sim/transport";
-import { BANK_D_CODES, bankDMapper, type BankDApi, type BankDCode, type DTradeRes } from "./mapper";
+import { BANK_D_CODES, bankDMapper, bankDTimeMs, type BankDApi, type BankDCode, type DTradeRes } from "./mapper";
 
 export const D_FROM_SIM: Record<SimCode, BankDCode> = {
   OK: "200",
@@ -22,6 +22,7 @@ export const D_FROM_SIM: Record<SimCode, BankDCode> = {
   CHANNEL_ERROR: "502",
   NOT_FOUND: "460",
   MAINTENANCE: "503",
+  ORDER_EXPIRED: "408",
 };
 
 const head = (c: SimCode): { code: BankDCode; message: string } => ({ code: D_FROM_SIM[c], message: BANK_D_CODES[D_FROM_SIM[c]] });
@@ -45,8 +46,17 @@ export function bankDSimServer(bank: SimBank): SimServer<BankDApi> {
       const r = bank.confirmSign(req.signToken, req.otp);
       return r.code === "OK" ? { ...head("OK"), mandateId: r.agreementNo } : head(r.code);
     },
-    debit: (req) => trade(bank.debit({ tradeNo: req.orderId, agreementNo: req.mandateId, amount: req.amount })),
-    payout: (req) => trade(bank.payout({ tradeNo: req.orderId, accountNo: req.beneficiaryAccount, accountName: req.beneficiaryName, amount: req.amount })),
+    debit: (req) => trade(bank.debit({ tradeNo: req.orderId, agreementNo: req.mandateId, amount: req.amount, ...expiry(req.expiresAt, bankDTimeMs) })),
+    payout: (req) =>
+      trade(
+        bank.payout({
+          tradeNo: req.orderId,
+          accountNo: req.beneficiaryAccount,
+          accountName: req.beneficiaryName,
+          amount: req.amount,
+          ...expiry(req.expiresAt, bankDTimeMs),
+        }),
+      ),
     query(req) {
       const r = bank.query(req.orderId);
       return isTradeResult(r) ? trade(r) : head(r.code);

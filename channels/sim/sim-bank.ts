@@ -15,6 +15,12 @@
  *                     (money moved or not) is fixed at once, visible on query after unknownSettleMs
  *                     and in the statement from then on.
  *  - During an outage nothing is processed or recorded (MAINTENANCE): provably nothing happened.
+ *  - Order expiry: a debit or payout may carry `expiresAt` (epoch ms, the bank's clock). One that
+ *    ARRIVES after it is refused (ORDER_EXPIRED): no money moves, no trade is recorded (a query
+ *    answers NOT_FOUND, the statement leaves it out) and the trade number is remembered as refused,
+ *    so the bank never acts on it later, whatever expiry a repeat carries. A trade number accepted
+ *    in time answers from its record as always (an UNKNOWN one settles as before), even if a repeat
+ *    arrives after the expiry.
  *
  * Failure sides (documented choices):
  *  - TXN_LIMIT (over the channel's per-transaction limit) and DAILY_LIMIT (the merchant's daily
@@ -57,6 +63,7 @@ export const SIM_CODES = [
   "CHANNEL_ERROR",
   "MAINTENANCE",
   "NOT_FOUND",
+  "ORDER_EXPIRED",
 ] as const;
 export type SimCode = (typeof SIM_CODES)[number];
 
@@ -189,6 +196,8 @@ type JournalEvent =
   | { e: "stry"; id: string }
   | { e: "agr"; id: string; agreementNo: string; card: string }
   | { e: "term"; agreementNo: string }
+  /** A debit or payout refused because it arrived after its expiry: the number is never acted on. */
+  | { e: "exp"; tradeNo: string; at: number }
   | { e: "trade"; r: SimTradeRecord };
 
 const JOURNAL_CHUNK = 8 << 20;
@@ -251,6 +260,8 @@ export class SimBank {
   private readonly tradesByDate = new Map<string, string[]>();
   private readonly dayTotals = new Map<string, Decimal>();
   private readonly cardDayCounts = new Map<string, number>();
+  /** Trade numbers refused as expired (never recorded as trades, never acted on). */
+  private readonly expiredRefusals = new Set<string>();
   private journalOffset = 0;
   private journalFd: number | null = null;
 
@@ -422,13 +433,14 @@ export class SimBank {
 
   // ------------------------------------------------------------------------------ trades
 
-  debit(req: { tradeNo: string; agreementNo: string; amount: string }): SimTradeResult {
+  debit(req: { tradeNo: string; agreementNo: string; amount: string; expiresAt?: number }): SimTradeResult {
     this.sync();
     const now = this.clock();
     const amount = amountOf(req.amount, "amount");
     if (this.isDown(now)) return { code: "MAINTENANCE", tradeNo: req.tradeNo, kind: "DEBIT", amount: fmt(amount) };
     const first = this.tradeBook.get(req.tradeNo);
     if (first) return this.view(first, now, false);
+    if (this.refuseExpired(req.tradeNo, req.expiresAt, now)) return { code: "ORDER_EXPIRED", tradeNo: req.tradeNo, kind: "DEBIT", amount: fmt(amount) };
 
     const date = localDate(now, this.cfg.timeZone);
     const agr = this.agreements.get(req.agreementNo);
@@ -466,13 +478,14 @@ export class SimBank {
     return this.view(record, now, false);
   }
 
-  payout(req: { tradeNo: string; accountNo: string; accountName: string; amount: string }): SimTradeResult {
+  payout(req: { tradeNo: string; accountNo: string; accountName: string; amount: string; expiresAt?: number }): SimTradeResult {
     this.sync();
     const now = this.clock();
     const amount = amountOf(req.amount, "amount");
     if (this.isDown(now)) return { code: "MAINTENANCE", tradeNo: req.tradeNo, kind: "PAYOUT", amount: fmt(amount) };
     const first = this.tradeBook.get(req.tradeNo);
     if (first) return this.view(first, now, false);
+    if (this.refuseExpired(req.tradeNo, req.expiresAt, now)) return { code: "ORDER_EXPIRED", tradeNo: req.tradeNo, kind: "PAYOUT", amount: fmt(amount) };
 
     const date = localDate(now, this.cfg.timeZone);
     const target = this.accounts.get(req.accountNo);
@@ -507,7 +520,10 @@ export class SimBank {
     return this.view(record, now, false);
   }
 
-  /** The trade as the bank knows it now: PROCESSING until an unknown trade settles; NOT_FOUND if never received. */
+  /**
+   * The trade as the bank knows it now: PROCESSING until an unknown trade settles; NOT_FOUND if never
+   * received — or refused as expired (the bank never recorded a trade for it and never will).
+   */
   query(tradeNo: string): SimTradeResult | { code: "NOT_FOUND" | "MAINTENANCE"; tradeNo: string } {
     this.sync();
     const now = this.clock();
@@ -547,6 +563,12 @@ export class SimBank {
     return { code: "OK", records: out };
   }
 
+  /** Was this trade number refused because it arrived after its expiry? (tests and ops) */
+  wasRefusedAsExpired(tradeNo: string): boolean {
+    this.sync();
+    return this.expiredRefusals.has(tradeNo);
+  }
+
   /** The bank's record of a trade (for tests and ops). */
   trade(tradeNo: string): SimTradeRecord | undefined {
     this.sync();
@@ -561,6 +583,17 @@ export class SimBank {
   }
 
   // ------------------------------------------------------------------------------ internals
+
+  /**
+   * A request for a number never recorded as a trade: refused when it arrives after its expiry, or
+   * when the number was refused as expired before (the refusal is journaled, so it survives restarts).
+   */
+  private refuseExpired(tradeNo: string, expiresAt: number | undefined, now: number): boolean {
+    if (this.expiredRefusals.has(tradeNo)) return true;
+    if (expiresAt === undefined || now <= expiresAt) return false;
+    this.commit({ e: "exp", tradeNo, at: now });
+    return true;
+  }
 
   private prefix(): string {
     return this.cfg.refPrefix ?? (this.cfg.code.split("_").pop() as string);
@@ -742,6 +775,9 @@ export class SimBank {
         if (this.agreementByCard.get(a.cardNo) === ev.agreementNo) this.agreementByCard.delete(a.cardNo);
         return;
       }
+      case "exp":
+        this.expiredRefusals.add(ev.tradeNo);
+        return;
       case "trade": {
         const r = ev.r;
         this.tradeBook.set(r.tradeNo, r);

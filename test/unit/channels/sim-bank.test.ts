@@ -21,6 +21,8 @@ import { bankDMapper } from "../../../channels/bank-d/mapper";
 /** 2024-03-01 12:00:00 in Shanghai. */
 const T0 = Date.parse("2024-03-01T04:00:00Z");
 const DAY = 86_400_000;
+/** An order expiry far after every clock these tests use. */
+const LATER = "2099-01-01T00:00:00Z";
 const CARD = "6222020000001234";
 const HOLDER = { cardNo: CARD, name: "张三", idNo: "110101199001011234", mobile: "13800000000" };
 const ALL: ChannelCode[] = ["BANK_A", "BANK_B", "BANK_C", "BANK_D"];
@@ -82,7 +84,7 @@ describe.each(ALL)("%s", (code) => {
     const { ch, bank } = setup();
     bank(code).openAccount(CARD, "1000.00", HOLDER.name);
     const agreementNo = await sign(ch(code));
-    const answers = await Promise.all(Array.from({ length: 50 }, () => ch(code).debit({ tradeNo: "T-SAME", agreementNo, amount: "100.00" })));
+    const answers = await Promise.all(Array.from({ length: 50 }, () => ch(code).debit({ tradeNo: "T-SAME", agreementNo, amount: "100.00", expiresAt: LATER })));
     expect(answers[0]).toMatchObject({ status: "SUCCESS", amount: "100.00" });
     for (const a of answers) expect(a).toEqual(answers[0]);
     expect(bank(code).balanceOf(CARD)).toBe("900.00");
@@ -93,8 +95,8 @@ describe.each(ALL)("%s", (code) => {
     const { ch, bank } = setup();
     bank(code).openAccount(CARD, "1000.00", HOLDER.name);
     const agreementNo = await sign(ch(code));
-    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "100.00" })).toMatchObject({ status: "SUCCESS" });
-    const again = await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "200.00" });
+    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "100.00", expiresAt: LATER })).toMatchObject({ status: "SUCCESS" });
+    const again = await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "200.00", expiresAt: LATER });
     expect(again).toMatchObject({ status: "UNKNOWN", message: expect.stringMatching(/amount mismatch/) });
     expect(bank(code).balanceOf(CARD)).toBe("900.00");
   });
@@ -103,17 +105,17 @@ describe.each(ALL)("%s", (code) => {
     const { ch, bank } = setup();
     bank(code).openAccount(CARD, "100.00", HOLDER.name);
     const agreementNo = await sign(ch(code));
-    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "100.01" })).toMatchObject({
+    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "100.01", expiresAt: LATER })).toMatchObject({
       status: "DECLINED",
       reason: "INSUFFICIENT_BALANCE",
       side: "BORROWER",
     });
     expect(bank(code).balanceOf(CARD)).toBe("100.00");
-    expect(await ch(code).debit({ tradeNo: "T-2", agreementNo, amount: "100.00" })).toMatchObject({ status: "SUCCESS" });
+    expect(await ch(code).debit({ tradeNo: "T-2", agreementNo, amount: "100.00", expiresAt: LATER })).toMatchObject({ status: "SUCCESS" });
     expect(bank(code).balanceOf(CARD)).toBe("0.00");
     // the declined trade keeps its answer (a retry needs a new trade number)
     bank(code).setBalance(CARD, "500.00");
-    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "100.01" })).toMatchObject({ status: "DECLINED", reason: "INSUFFICIENT_BALANCE" });
+    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "100.01", expiresAt: LATER })).toMatchObject({ status: "DECLINED", reason: "INSUFFICIENT_BALANCE" });
     expect(bank(code).balanceOf(CARD)).toBe("500.00");
   });
 
@@ -122,7 +124,7 @@ describe.each(ALL)("%s", (code) => {
     bank(code).openAccount(CARD, "100.00", HOLDER.name);
     const agreementNo = await sign(ch(code));
     bank(code).freeze(CARD);
-    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "10.00" })).toMatchObject({ status: "DECLINED", reason: "CARD_FROZEN", side: "BORROWER" });
+    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "10.00", expiresAt: LATER })).toMatchObject({ status: "DECLINED", reason: "CARD_FROZEN", side: "BORROWER" });
     expect(bank(code).balanceOf(CARD)).toBe("100.00");
   });
 
@@ -131,14 +133,14 @@ describe.each(ALL)("%s", (code) => {
     bank(code).openAccount(CARD, "100.00", HOLDER.name);
     const agreementNo = await sign(ch(code));
     bank(code).setOutage({ from: T0, to: T0 + 60_000 });
-    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "10.00" })).toMatchObject({ status: "UNAVAILABLE" });
+    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "10.00", expiresAt: LATER })).toMatchObject({ status: "UNAVAILABLE" });
     expect(await ch(code).startSign("REQ-X", HOLDER)).toMatchObject({ status: "UNAVAILABLE" });
     expect((await ch(code).query("T-1")).status).toBe("UNAVAILABLE");
     await expect(ch(code).statement("2024-03-01")).rejects.toMatchObject({ name: "ChannelUnavailableError", kind: "UNAVAILABLE" });
     expect(bank(code).balanceOf(CARD)).toBe("100.00");
     clock.t = T0 + 60_000;
     expect(await ch(code).query("T-1")).toEqual({ status: "NOT_FOUND" });
-    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "10.00" })).toMatchObject({ status: "SUCCESS" });
+    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "10.00", expiresAt: LATER })).toMatchObject({ status: "SUCCESS" });
     expect(bank(code).balanceOf(CARD)).toBe("90.00");
   });
 
@@ -146,17 +148,17 @@ describe.each(ALL)("%s", (code) => {
     const { ch, bank, clock } = setup({ defaults: { unknownRate: 1, unknownSettleMs: 60_000 } });
     bank(code).openAccount(CARD, "100.00", HOLDER.name);
     const agreementNo = await sign(ch(code));
-    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "10.00" })).toMatchObject({ status: "UNKNOWN" });
+    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "10.00", expiresAt: LATER })).toMatchObject({ status: "UNKNOWN" });
     expect(await ch(code).query("T-1")).toEqual({ status: "PROCESSING" });
     expect(ch(code).parseStatement(await ch(code).statement("2024-03-01"))).toEqual([]);
-    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "10.00" })).toMatchObject({ status: "UNKNOWN" }); // repeat: first answer
+    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "10.00", expiresAt: LATER })).toMatchObject({ status: "UNKNOWN" }); // repeat: first answer
     clock.t = T0 + 59_999;
     expect(await ch(code).query("T-1")).toEqual({ status: "PROCESSING" });
     clock.t = T0 + 60_000;
     const final = await ch(code).query("T-1");
     expect(final).toMatchObject({ status: "SUCCESS", amount: "10.00", completedAt: new Date(T0 + 60_000).toISOString() });
     expect(bank(code).balanceOf(CARD)).toBe("90.00");
-    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "10.00" })).toEqual(final); // repeat: now the final answer
+    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "10.00", expiresAt: LATER })).toEqual(final); // repeat: now the final answer
     const lines = ch(code).parseStatement(await ch(code).statement("2024-03-01"));
     expect(lines).toEqual([
       expect.objectContaining({ tradeNo: "T-1", kind: "DEBIT", amount: "10.00", fee: ch(code).fee("10.00"), status: "SUCCESS", date: "2024-03-01", time: "12:00:00" }),
@@ -168,7 +170,7 @@ describe.each(ALL)("%s", (code) => {
     const { ch, bank, clock } = setup({ defaults: { unknownRate: 1, unknownSettleMs: 1_000, successRate: 0, failureMix: { CHANNEL_ERROR: 1 } } });
     bank(code).openAccount(CARD, "100.00", HOLDER.name);
     const agreementNo = await sign(ch(code));
-    expect((await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "10.00" })).status).toBe("UNKNOWN");
+    expect((await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "10.00", expiresAt: LATER })).status).toBe("UNKNOWN");
     clock.t += 1_000;
     expect(await ch(code).query("T-1")).toMatchObject({ status: "DECLINED", reason: "CHANNEL_ERROR", side: "CHANNEL" });
     expect(bank(code).balanceOf(CARD)).toBe("100.00");
@@ -182,7 +184,7 @@ describe.each(ALL)("%s", (code) => {
     bank(code).openAccount(CARD, "100.00", HOLDER.name);
     const agreementNo = await sign(ch(code));
     clock.t = Date.parse("2024-03-01T16:30:00Z"); // 2024-03-02 00:30 in Shanghai
-    expect((await ch(code).debit({ tradeNo: "T-LATE", agreementNo, amount: "1.00" })).status).toBe("SUCCESS");
+    expect((await ch(code).debit({ tradeNo: "T-LATE", agreementNo, amount: "1.00", expiresAt: LATER })).status).toBe("SUCCESS");
     expect(ch(code).parseStatement(await ch(code).statement("2024-03-01"))).toEqual([]);
     expect(ch(code).parseStatement(await ch(code).statement("2024-03-02"))).toEqual([
       expect.objectContaining({ tradeNo: "T-LATE", date: "2024-03-02", time: "00:30:00" }),
@@ -192,14 +194,14 @@ describe.each(ALL)("%s", (code) => {
   it("declines an unknown or terminated agreement (channel side)", async () => {
     const { ch, bank } = setup();
     bank(code).openAccount(CARD, "100.00", HOLDER.name);
-    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo: "NO-SUCH", amount: "1.00" })).toMatchObject({
+    expect(await ch(code).debit({ tradeNo: "T-1", agreementNo: "NO-SUCH", amount: "1.00", expiresAt: LATER })).toMatchObject({
       status: "DECLINED",
       reason: "AGREEMENT_INVALID",
       side: "CHANNEL",
     });
     const agreementNo = await sign(ch(code));
     bank(code).terminateAgreement(agreementNo);
-    expect(await ch(code).debit({ tradeNo: "T-2", agreementNo, amount: "1.00" })).toMatchObject({ status: "DECLINED", reason: "AGREEMENT_INVALID" });
+    expect(await ch(code).debit({ tradeNo: "T-2", agreementNo, amount: "1.00", expiresAt: LATER })).toMatchObject({ status: "DECLINED", reason: "AGREEMENT_INVALID" });
     expect(bank(code).balanceOf(CARD)).toBe("100.00");
   });
 
@@ -214,7 +216,7 @@ describe.each(ALL)("%s", (code) => {
       const { ch, bank } = setup({ defaults: { successRate: 0, failureMix } });
       bank(code).openAccount(CARD, "100.00", HOLDER.name);
       const agreementNo = await sign(ch(code));
-      expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "1.00" })).toMatchObject({ status: "DECLINED", reason, side });
+      expect(await ch(code).debit({ tradeNo: "T-1", agreementNo, amount: "1.00", expiresAt: LATER })).toMatchObject({ status: "DECLINED", reason, side });
       expect(bank(code).balanceOf(CARD)).toBe("100.00");
     }
   });
@@ -225,27 +227,27 @@ describe("limits", () => {
     const { ch, bank } = setup();
     bank("BANK_A").openAccount(CARD, "100000.00", HOLDER.name);
     const agreementNo = await sign(ch("BANK_A"));
-    expect(await ch("BANK_A").debit({ tradeNo: "T-1", agreementNo, amount: "50000.01" })).toMatchObject({
+    expect(await ch("BANK_A").debit({ tradeNo: "T-1", agreementNo, amount: "50000.01", expiresAt: LATER })).toMatchObject({
       status: "DECLINED",
       reason: "LIMIT_EXCEEDED",
       side: "CHANNEL",
     });
-    expect(await ch("BANK_A").debit({ tradeNo: "T-2", agreementNo, amount: "50000.00" })).toMatchObject({ status: "SUCCESS" });
+    expect(await ch("BANK_A").debit({ tradeNo: "T-2", agreementNo, amount: "50000.00", expiresAt: LATER })).toMatchObject({ status: "SUCCESS" });
   });
 
   it("bank B: the card's daily count is a borrower-side decline, and resets the next day", async () => {
     const { ch, bank, clock } = setup();
     bank("BANK_B").openAccount(CARD, "1000.00", HOLDER.name);
     const agreementNo = await sign(ch("BANK_B"));
-    expect((await ch("BANK_B").debit({ tradeNo: "T-1", agreementNo, amount: "1.00" })).status).toBe("SUCCESS");
-    expect((await ch("BANK_B").debit({ tradeNo: "T-2", agreementNo, amount: "1.00" })).status).toBe("SUCCESS");
-    expect(await ch("BANK_B").debit({ tradeNo: "T-3", agreementNo, amount: "1.00" })).toMatchObject({
+    expect((await ch("BANK_B").debit({ tradeNo: "T-1", agreementNo, amount: "1.00", expiresAt: LATER })).status).toBe("SUCCESS");
+    expect((await ch("BANK_B").debit({ tradeNo: "T-2", agreementNo, amount: "1.00", expiresAt: LATER })).status).toBe("SUCCESS");
+    expect(await ch("BANK_B").debit({ tradeNo: "T-3", agreementNo, amount: "1.00", expiresAt: LATER })).toMatchObject({
       status: "DECLINED",
       reason: "LIMIT_EXCEEDED",
       side: "BORROWER",
     });
     clock.t += DAY;
-    expect((await ch("BANK_B").debit({ tradeNo: "T-4", agreementNo, amount: "1.00" })).status).toBe("SUCCESS");
+    expect((await ch("BANK_B").debit({ tradeNo: "T-4", agreementNo, amount: "1.00", expiresAt: LATER })).status).toBe("SUCCESS");
     expect(bank("BANK_B").balanceOf(CARD)).toBe("997.00");
   });
 
@@ -253,9 +255,9 @@ describe("limits", () => {
     const { ch, bank } = setup({ overrides: { BANK_D: { limits: { perDay: "150.00" }, fees: { fixed: "0.80" } } } });
     bank("BANK_D").openAccount(CARD, "1000.00", HOLDER.name);
     const agreementNo = await sign(ch("BANK_D"));
-    expect((await ch("BANK_D").debit({ tradeNo: "T-1", agreementNo, amount: "100.00" })).status).toBe("SUCCESS");
-    expect(await ch("BANK_D").debit({ tradeNo: "T-2", agreementNo, amount: "50.01" })).toMatchObject({ status: "DECLINED", reason: "LIMIT_EXCEEDED", side: "CHANNEL" });
-    expect((await ch("BANK_D").debit({ tradeNo: "T-3", agreementNo, amount: "50.00" })).status).toBe("SUCCESS");
+    expect((await ch("BANK_D").debit({ tradeNo: "T-1", agreementNo, amount: "100.00", expiresAt: LATER })).status).toBe("SUCCESS");
+    expect(await ch("BANK_D").debit({ tradeNo: "T-2", agreementNo, amount: "50.01", expiresAt: LATER })).toMatchObject({ status: "DECLINED", reason: "LIMIT_EXCEEDED", side: "CHANNEL" });
+    expect((await ch("BANK_D").debit({ tradeNo: "T-3", agreementNo, amount: "50.00", expiresAt: LATER })).status).toBe("SUCCESS");
   });
 });
 
@@ -265,7 +267,7 @@ describe.each(PAYOUT_BANKS)("%s payouts", (code) => {
   it("move the merchant position to the beneficiary, once per trade number", async () => {
     const { ch, bank } = setup();
     bank(code).setMerchantBalance("10000.00");
-    const outcomes = await Promise.all(Array.from({ length: 10 }, () => ch(code).payout({ tradeNo: "P-1", ...payee, amount: "2500.50" })));
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => ch(code).payout({ tradeNo: "P-1", ...payee, amount: "2500.50", expiresAt: LATER })));
     for (const o of outcomes) expect(o).toEqual(outcomes[0]);
     expect(outcomes[0]).toMatchObject({ status: "SUCCESS", amount: "2500.50" });
     expect(bank(code).merchantBalance()).toBe("7499.50");
@@ -277,7 +279,7 @@ describe.each(PAYOUT_BANKS)("%s payouts", (code) => {
   it("beyond the merchant position: INSUFFICIENT_BALANCE on the channel side, nothing moved", async () => {
     const { ch, bank } = setup();
     bank(code).setMerchantBalance("100.00");
-    expect(await ch(code).payout({ tradeNo: "P-1", ...payee, amount: "100.01" })).toMatchObject({
+    expect(await ch(code).payout({ tradeNo: "P-1", ...payee, amount: "100.01", expiresAt: LATER })).toMatchObject({
       status: "DECLINED",
       reason: "INSUFFICIENT_BALANCE",
       side: "CHANNEL",
@@ -285,26 +287,26 @@ describe.each(PAYOUT_BANKS)("%s payouts", (code) => {
     expect(bank(code).merchantBalance()).toBe("100.00");
     expect(bank(code).hasAccount(payee.accountNo)).toBe(false);
     bank(code).topUpMerchant("0.01");
-    expect((await ch(code).payout({ tradeNo: "P-2", ...payee, amount: "100.01" })).status).toBe("SUCCESS");
+    expect((await ch(code).payout({ tradeNo: "P-2", ...payee, amount: "100.01", expiresAt: LATER })).status).toBe("SUCCESS");
     expect(bank(code).merchantBalance()).toBe("0.00");
   });
 
   it("to a frozen account or under the wrong name: declined, borrower side", async () => {
     const { ch, bank } = setup();
     bank(code).openAccount(payee.accountNo, "0.00", payee.accountName);
-    expect(await ch(code).payout({ tradeNo: "P-1", accountNo: payee.accountNo, accountName: "王五", amount: "1.00" })).toMatchObject({
+    expect(await ch(code).payout({ tradeNo: "P-1", accountNo: payee.accountNo, accountName: "王五", amount: "1.00", expiresAt: LATER })).toMatchObject({
       status: "DECLINED",
       reason: "INVALID_CARD",
       side: "BORROWER",
     });
     bank(code).freeze(payee.accountNo);
-    expect(await ch(code).payout({ tradeNo: "P-2", ...payee, amount: "1.00" })).toMatchObject({ status: "DECLINED", reason: "CARD_FROZEN" });
+    expect(await ch(code).payout({ tradeNo: "P-2", ...payee, amount: "1.00", expiresAt: LATER })).toMatchObject({ status: "DECLINED", reason: "CARD_FROZEN" });
     expect(bank(code).balanceOf(payee.accountNo)).toBe("0.00");
   });
 
   it("never fail for a beneficiary's balance: a mix of only INSUFFICIENT_BALANCE becomes a channel error", async () => {
     const { ch } = setup({ defaults: { successRate: 0, failureMix: { INSUFFICIENT_BALANCE: 1 } } });
-    expect(await ch(code).payout({ tradeNo: "P-1", ...payee, amount: "1.00" })).toMatchObject({ status: "DECLINED", reason: "CHANNEL_ERROR", side: "CHANNEL" });
+    expect(await ch(code).payout({ tradeNo: "P-1", ...payee, amount: "1.00", expiresAt: LATER })).toMatchObject({ status: "DECLINED", reason: "CHANNEL_ERROR", side: "CHANNEL" });
   });
 });
 
@@ -329,18 +331,21 @@ describe("capabilities and configuration", () => {
 
   it("bank C has no payout: calling it is a programming error, not a bank outcome", async () => {
     const { ch } = setup();
-    await expect(ch("BANK_C").payout({ tradeNo: "P-1", accountNo: "6222999900001111", accountName: "李四", amount: "1.00" })).rejects.toMatchObject({
+    await expect(ch("BANK_C").payout({ tradeNo: "P-1", accountNo: "6222999900001111", accountName: "李四", amount: "1.00", expiresAt: LATER })).rejects.toMatchObject({
       code: "VALIDATION_ERROR",
     });
   });
 
   it.each([
-    [{ tradeNo: "T,1", agreementNo: "AG", amount: "1.00" }, "VALIDATION_ERROR"],
-    [{ tradeNo: "", agreementNo: "AG", amount: "1.00" }, "VALIDATION_ERROR"],
-    [{ tradeNo: "T-1", agreementNo: "AG", amount: "1.001" }, "INVALID_AMOUNT"],
-    [{ tradeNo: "T-1", agreementNo: "AG", amount: 1 }, "INVALID_AMOUNT"],
-    [{ tradeNo: "T-1", agreementNo: "AG", amount: "0" }, "INVALID_AMOUNT"],
-    [{ tradeNo: "T-1", agreementNo: "", amount: "1.00" }, "VALIDATION_ERROR"],
+    [{ tradeNo: "T,1", agreementNo: "AG", amount: "1.00", expiresAt: LATER }, "VALIDATION_ERROR"],
+    [{ tradeNo: "", agreementNo: "AG", amount: "1.00", expiresAt: LATER }, "VALIDATION_ERROR"],
+    [{ tradeNo: "T-1", agreementNo: "AG", amount: "1.001", expiresAt: LATER }, "INVALID_AMOUNT"],
+    [{ tradeNo: "T-1", agreementNo: "AG", amount: 1, expiresAt: LATER }, "INVALID_AMOUNT"],
+    [{ tradeNo: "T-1", agreementNo: "AG", amount: "0", expiresAt: LATER }, "INVALID_AMOUNT"],
+    [{ tradeNo: "T-1", agreementNo: "", amount: "1.00", expiresAt: LATER }, "VALIDATION_ERROR"],
+    [{ tradeNo: "T-1", agreementNo: "AG", amount: "1.00" }, "VALIDATION_ERROR"],
+    [{ tradeNo: "T-1", agreementNo: "AG", amount: "1.00", expiresAt: "2099-01-01 00:00:00" }, "VALIDATION_ERROR"],
+    [{ tradeNo: "T-1", agreementNo: "AG", amount: "1.00", expiresAt: 4070908800000 }, "VALIDATION_ERROR"],
   ])("throws on bad arguments %j", async (req, errCode) => {
     const { ch, bank } = setup();
     await expect(ch("BANK_A").debit(req as never)).rejects.toMatchObject({ code: errCode });
@@ -365,7 +370,7 @@ describe("capabilities and configuration", () => {
     const { ch, bank } = setup({ defaults: { successRate: "0", failureMix: { CHANNEL_ERROR: 1 } } });
     bank("BANK_A").openAccount(CARD, "100.00", HOLDER.name);
     const agreementNo = await sign(ch("BANK_A"));
-    expect((await ch("BANK_A").debit({ tradeNo: "T-1", agreementNo, amount: "1.00" })).status).toBe("DECLINED");
+    expect((await ch("BANK_A").debit({ tradeNo: "T-1", agreementNo, amount: "1.00", expiresAt: LATER })).status).toBe("DECLINED");
   });
 });
 
@@ -416,7 +421,7 @@ describe("determinism under a seed", () => {
       const agreementNo = await sign(ch(code));
       const nos = Array.from({ length: 40 }, (_, i) => `T-${i}`);
       if (order === "reverse") nos.reverse();
-      for (const tradeNo of nos) out[`${code}/${tradeNo}`] = await ch(code).debit({ tradeNo, agreementNo, amount: "10.00" });
+      for (const tradeNo of nos) out[`${code}/${tradeNo}`] = await ch(code).debit({ tradeNo, agreementNo, amount: "10.00", expiresAt: LATER });
     }
     return out;
   }
@@ -499,7 +504,7 @@ describe("journal", () => {
     const ch1 = before.channels.get("BANK_C") as PaymentChannel;
     before.banks.get("BANK_C")?.openAccount(CARD, "300.00", HOLDER.name);
     const agreementNo = await sign(ch1);
-    expect((await ch1.debit({ tradeNo: "T-1", agreementNo, amount: "100.00" })).status).toBe("UNKNOWN");
+    expect((await ch1.debit({ tradeNo: "T-1", agreementNo, amount: "100.00", expiresAt: LATER })).status).toBe("UNKNOWN");
     expect(fs.readdirSync(dataDir).sort()).toEqual(["sim-bank_a.jsonl", "sim-bank_b.jsonl", "sim-bank_c.jsonl", "sim-bank_d.jsonl"]);
 
     clock.t += 5_000;
@@ -520,7 +525,7 @@ describe("transport", () => {
     const signed = s.code === "OK" ? a.confirmSign(s.signRequestId, s.smsCode) : s;
     if (signed.code !== "OK") throw new Error("not signed");
     const agreementNo = signed.agreementNo;
-    expect(await ch("BANK_A").debit({ tradeNo: "T-1", agreementNo, amount: "10.00" })).toMatchObject({ status: "UNKNOWN", bankCode: "TRANSPORT" });
+    expect(await ch("BANK_A").debit({ tradeNo: "T-1", agreementNo, amount: "10.00", expiresAt: LATER })).toMatchObject({ status: "UNKNOWN", bankCode: "TRANSPORT" });
     expect(await ch("BANK_A").startSign("R2", HOLDER)).toMatchObject({ status: "UNAVAILABLE" });
     await new Promise((r) => setTimeout(r, 60));
     expect(a.balanceOf(CARD)).toBe("90.00");
@@ -533,7 +538,7 @@ describe("transport", () => {
     bank("BANK_D").openAccount(CARD, "100.00", HOLDER.name);
     const agreementNo = await sign(ch("BANK_D"));
     const started = Date.now();
-    expect((await ch("BANK_D").debit({ tradeNo: "T-1", agreementNo, amount: "10.00" })).status).toBe("SUCCESS");
+    expect((await ch("BANK_D").debit({ tradeNo: "T-1", agreementNo, amount: "10.00", expiresAt: LATER })).status).toBe("SUCCESS");
     expect(Date.now() - started).toBeGreaterThanOrEqual(25);
   });
 
@@ -545,7 +550,7 @@ describe("transport", () => {
   ] as const)("%s: an outage that begins after the connection is a 'not processed' code → UNAVAILABLE", (code, server, mapper) => {
     const bank = new SimBank({ code, seed: "o", outage: true });
     const m = mapper("Asia/Shanghai");
-    const wire = m.debitRequest({ tradeNo: "T-1", agreementNo: "AG", amount: "1.00" });
+    const wire = m.debitRequest({ tradeNo: "T-1", agreementNo: "AG", amount: "1.00", expiresAt: LATER });
     const res = (server(bank).debit as (r: unknown) => unknown)(wire);
     expect((m.debitResponse as (r: unknown, s: unknown) => PaymentOutcome)(res, { tradeNo: "T-1", amount: "1.00" })).toMatchObject({ status: "UNAVAILABLE" });
     expect(bank.trades()).toHaveLength(0);

@@ -27,8 +27,8 @@ function channelAnswering(reply: (op: Operation, req: unknown) => Reply): { chan
   return { channel, sent };
 }
 
-const DEBIT = { tradeNo: "T-1", agreementNo: "AG-1", amount: "12.3" };
-const PAYOUT = { tradeNo: "P-1", accountNo: "6222999900001111", accountName: "李四", amount: "12.30" };
+const DEBIT = { tradeNo: "T-1", agreementNo: "AG-1", amount: "12.3", expiresAt: "2024-03-01T12:05:00.250+08:00" };
+const PAYOUT = { tradeNo: "P-1", accountNo: "6222999900001111", accountName: "李四", amount: "12.30", expiresAt: "2024-03-01T04:05:00Z" };
 const HOLDER = { cardNo: "6222020000001234", name: "张三", idNo: "110101199001011234", mobile: "13800000000" };
 
 describe("transport failures", () => {
@@ -63,7 +63,7 @@ describe("requests in the bank's shape", () => {
       body: { resp_code: "0000", resp_msg: "", merchant_order_no: "T-1", bank_ref: "R1", amount_fen: (req as { amount_fen: string }).amount_fen, finish_time: "20240301120000" },
     }));
     expect(await channel.debit(DEBIT)).toEqual({ status: "SUCCESS", channelRef: "R1", amount: "12.30", completedAt: "2024-03-01T04:00:00.000Z" });
-    expect(sent[0]).toEqual(["debit", { merchant_order_no: "T-1", protocol_no: "AG-1", amount_fen: "1230" }]);
+    expect(sent[0]).toEqual(["debit", { merchant_order_no: "T-1", protocol_no: "AG-1", amount_fen: "1230", expire_time: "20240301120500" }]);
   });
 
   it("statement dates go out in the bank's format", async () => {
