@@ -17,6 +17,7 @@ import ledgerService from "../services/ledger.service";
 import deductionExecutorService from "../services/deduction-executor.service";
 import simBanksService from "../services/sim-banks.service";
 import { channelsMiddleware } from "../mixins/messaging/channels";
+import { simBanksDir } from "../mixins/channels.mixin";
 import feeCalculatorService from "../services/fee-calculator.service";
 import assetTransferService from "../services/asset-transfer.service";
 import reconcilerService from "../services/reconciler.service";
@@ -37,6 +38,8 @@ export const SERVICE_FACTORIES: Record<string, { factory: (cfg: Config) => Servi
   reconciler: { factory: reconcilerService, ownsData: true },
   notifier: { factory: (cfg) => notifierService(cfg), ownsData: true },
   webhooks: { factory: webhooksService, ownsData: true },
+  // Owns the simulated banks' state and journals (not the store): one node per cluster, whatever the
+  // store — its own start refuses a second node in the mesh, and its journal folder is locked below.
   "sim-banks": { factory: simBanksService, ownsData: false },
   api: { factory: apiService, ownsData: false },
 };
@@ -53,7 +56,10 @@ export function selectedServices(cfg: Config): string[] {
  * The file store lives in one process: a second node on the same data folder is refused.
  * The lock holds the owner's pid; a lock left by a dead process is taken over.
  */
-export function lockDataDir(dataDir: string): () => void {
+export function lockDataDir(
+  dataDir: string,
+  why = "The file store allows one node; set MONGO_URI to run data services on several nodes.",
+): () => void {
   fs.mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, ".lock");
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -80,7 +86,7 @@ export function lockDataDir(dataDir: string): () => void {
       }
       if (alive) {
         throw new ConfigError(
-          `The data folder ${dataDir} is in use by process ${pid}. The file store allows one node; set MONGO_URI to run data services on several nodes.`,
+          `The data folder ${dataDir} is in use by process ${pid}. ${why}`,
         );
       }
       fs.unlinkSync(file);
@@ -107,7 +113,20 @@ export interface NodeExtras {
 export function createBroker(cfg: Readonly<Config>, extras: NodeExtras = {}): { broker: ServiceBroker; release: () => void } {
   const names = selectedServices(cfg);
   const needsFileStore = !cfg.mongoUri && names.some((n) => SERVICE_FACTORIES[n].ownsData);
-  const release = needsFileStore ? lockDataDir(cfg.dataDir) : () => {};
+  const releaseData = needsFileStore ? lockDataDir(cfg.dataDir) : () => {};
+  // The simulated banks' journals have one writer: the node that runs sim-banks (others reach it over the mesh).
+  const banksDir = names.includes("sim-banks") ? simBanksDir(cfg) : undefined;
+  let releaseBanks = () => {};
+  try {
+    if (banksDir) releaseBanks = lockDataDir(banksDir, "The simulated banks' journals have one writer: run sim-banks on one node only.");
+  } catch (err) {
+    releaseData();
+    throw err;
+  }
+  const release = (): void => {
+    releaseBanks();
+    releaseData();
+  };
   try {
     const options = brokerOptions(cfg);
     options.middlewares = [...(options.middlewares ?? []), channelsMiddleware(cfg)];

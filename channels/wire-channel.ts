@@ -84,6 +84,15 @@ export type StatementFile =
   | { ok: true; csv: string }
   | { ok: false; kind: "UNAVAILABLE" | "UNKNOWN"; bankCode: string; message: string };
 
+/** What a channel needs to know of its bank besides the transport: identity, limits, fees, zone. */
+export interface ChannelSpec {
+  code: ChannelCode;
+  limits: ChannelLimits;
+  fees: ChannelFees;
+  /** Zone of the bank's wire times and business dates. */
+  timeZone: string;
+}
+
 export interface WireChannelOptions<A extends BankApi> {
   code: ChannelCode;
   capabilities: readonly Capability[];

@@ -1,29 +1,60 @@
 /**
- * Gives a service `this.channels` (code → PaymentChannel). This release ships simulated banks A–D;
- * one set per node process and data folder, so sign-bind and the executor on a node talk to the
- * same banks, and their journals (under DATA_DIR/banks) survive our restarts as a real bank would.
+ * Gives a service `this.channels` (code → PaymentChannel). This release ships simulated banks A–D,
+ * and there is ONE of each for the whole cluster: the node that runs the `sim-banks` service keeps
+ * them (their state and their journals under DATA_DIR/banks or SIM_BANKS_DIR), and every other node
+ * reaches them over the mesh (`sim-banks.bankCall`, carrying each bank's own wire request through
+ * that bank's client and mapper, as a real bank is reached over HTTPS).
+ *
+ *  - A node that runs sim-banks (embedded mode: every service in one process) talks to the banks in
+ *    process: one set per process and data folder, shared by every service of the node (`this.simBanks`
+ *    is that set, for tests and demos).
+ *  - Any other node: channels over the mesh; `this.simBanks` is empty. The line's failures map to the
+ *    channel's kinds: no node offers the banks (ServiceNotFound / ServiceNotAvailable: provably not
+ *    sent) → UNAVAILABLE; a time-out or the bank's node lost after sending → UNKNOWN (for a query:
+ *    no answer either way).
  */
 import path from "node:path";
-import type { ServiceSchema } from "moleculer";
+import { Errors, type ServiceBroker, type ServiceSchema } from "moleculer";
 import type { Config } from "../config";
 import type { PaymentChannel } from "../channels/channel";
-import { createSimChannels } from "../channels";
+import { createRemoteSimChannels, createSimChannels, type RemoteLine, type SimBank, type SimBankEndpoint } from "../channels";
 
-type ChannelSet = { channels: Map<string, PaymentChannel>; banks: Map<string, any>; clock: { nowMs(): number } | null };
+type ChannelSet = {
+  channels: Map<string, PaymentChannel>;
+  banks: Map<string, SimBank>;
+  endpoints: Map<string, SimBankEndpoint>;
+  clock: { nowMs(): number } | null;
+};
 const registry = new Map<string, ChannelSet>();
+const remote = new WeakMap<ServiceBroker, Map<string, PaymentChannel>>();
+
+/** The mesh action that carries a bank's wire request to the node that keeps the banks. */
+export const BANK_CALL_ACTION = "sim-banks.bankCall";
+
+/** Does this node keep the simulated banks (it runs the sim-banks service)? */
+export function keepsSimBanks(cfg: Config): boolean {
+  return !cfg.services || cfg.services.includes("sim-banks");
+}
+
+/** Where the banks' journals go on the node that keeps them (undefined: memory only). */
+export function simBanksDir(cfg: Config): string | undefined {
+  if (!cfg.simJournal) return undefined;
+  return cfg.simBanksDir ?? path.join(cfg.dataDir, "banks", cfg.storePrefix || "default");
+}
 
 /**
- * The simulated banks read the business clock of the node (so a test clock moves their days,
- * statements and settle delays too); real time until a service with a clock has started.
+ * The banks of the node that keeps them. They read the business clock of the node (so a test clock
+ * moves their days, statements and settle delays too); real time until a service with a clock has started.
  */
 export function channelsFor(cfg: Config): ChannelSet {
-  const key = `${cfg.simBanksDir ?? cfg.dataDir}|${cfg.storePrefix}|${cfg.simSeed}`;
+  const dir = simBanksDir(cfg);
+  const key = `${dir ?? "memory:" + cfg.dataDir}|${cfg.storePrefix}|${cfg.simSeed}`;
   let set = registry.get(key);
   if (!set) {
-    const holder: ChannelSet = { channels: new Map(), banks: new Map(), clock: null };
+    const holder = { clock: null as ChannelSet["clock"] };
     const sim = createSimChannels({
       seed: cfg.simSeed,
-      ...(cfg.simJournal ? { dataDir: cfg.simBanksDir ?? path.join(cfg.dataDir, "banks", cfg.storePrefix || "default") } : {}),
+      ...(dir ? { dataDir: dir } : {}),
       now: () => (holder.clock ? holder.clock.nowMs() : Date.now()),
     });
     set = Object.assign(holder, sim);
@@ -32,17 +63,52 @@ export function channelsFor(cfg: Config): ChannelSet {
   return set;
 }
 
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The line to the banks over the mesh. */
+export function meshLine(broker: ServiceBroker): RemoteLine {
+  return {
+    send: (params, timeoutMs) => broker.call(BANK_CALL_ACTION, params, { timeout: timeoutMs }),
+    failure(err) {
+      // Raised before anything is sent: no node offers the banks (or the one we picked no longer does).
+      if (err instanceof Errors.ServiceNotFoundError || err instanceof Errors.ServiceNotAvailableError) {
+        return { sent: false, message: `the simulated banks are not reachable: ${messageOf(err)}` };
+      }
+      if (err instanceof Errors.RequestTimeoutError) return { sent: true, message: `no answer from the simulated banks in time: ${messageOf(err)}` };
+      // The banks' node went away with our request pending, or anything else: it may have been processed.
+      return { sent: true, message: `the line to the simulated banks failed after sending: ${messageOf(err)}` };
+    },
+  };
+}
+
+/** The channels of a node that does not keep the banks: one set per broker. */
+export function meshChannelsFor(broker: ServiceBroker, opts: { timeoutMs?: number } = {}): Map<string, PaymentChannel> {
+  let set = remote.get(broker);
+  if (!set) {
+    set = createRemoteSimChannels({ line: meshLine(broker), ...opts });
+    remote.set(broker, set);
+  }
+  return set;
+}
 
 export function ChannelsMixin(cfg: Config): Partial<ServiceSchema> {
   return {
     created(this: any) {
-      const set = channelsFor(cfg);
-      this.channels = set.channels;
-      this.simBanks = set.banks;
+      if (keepsSimBanks(cfg)) {
+        const set = channelsFor(cfg);
+        this.channels = set.channels;
+        this.simBanks = set.banks;
+        this.simEndpoints = set.endpoints;
+      } else {
+        this.channels = meshChannelsFor(this.broker);
+        this.simBanks = new Map();
+        this.simEndpoints = new Map();
+      }
     },
     started(this: any) {
-      const set = channelsFor(cfg);
-      if (this.clock) set.clock = this.clock;
+      if (keepsSimBanks(cfg) && this.clock) channelsFor(cfg).clock = this.clock;
     },
   } as Partial<ServiceSchema>;
 }

@@ -1,16 +1,24 @@
 /**
- * sim-banks — the simulated banks A–D that ship with RepayMesh, for demos, tests and load runs:
- * see and change how each behaves (success rate, failure mix, UNKNOWN rate and settle delay,
- * latency, outage), open or fund test cards, and download a day's statement in the bank's own layout.
- * A real bank adapter has none of this. Settings given in SIM_BANKS_CONFIG (JSON, per bank code)
- * apply at start.
+ * sim-banks — the simulated banks A–D that ship with RepayMesh, for demos, tests and load runs.
+ * It OWNS the banks: their state and their journals live on the one node that runs it, and every
+ * other node reaches them through `bankCall` (each bank's own wire request, sent by that bank's
+ * client over the mesh as a real bank is reached over HTTPS; see mixins/channels.mixin.ts). A second
+ * node offering it is refused at start, so no two processes ever write one journal and a
+ * reconfiguration reaches the bank every node uses.
+ *
+ * Ops: see and change how each bank behaves (success rate, failure mix, UNKNOWN rate and settle
+ * delay, latency, outage), open or fund test cards, and download a day's statement in the bank's own
+ * layout. A real bank adapter has none of this. Settings given in SIM_BANKS_CONFIG (JSON, per bank
+ * code) apply at start.
  */
 import type { Context, ServiceSchema } from "moleculer";
 import { actorOf } from "../mixins/actor";
 import type { ValidationSchema } from "fastest-validator";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
+import { ConfigError } from "../config";
 import { ChannelsMixin } from "../mixins/channels.mixin";
+import { answerBankCall, OPERATIONS, type BankCallAnswer, type BankCallParams, type SimBankEndpoint } from "../channels";
 import { ClockMixin } from "../mixins/clock.mixin";
 import { amountRule, dateRule } from "../contracts/common";
 
@@ -46,6 +54,13 @@ const configureParams = {
     },
   },
 } satisfies ValidationSchema<ConfigureParams>;
+
+const bankCallParams = {
+  $$strict: true,
+  code: codeRule,
+  op: { type: "enum", values: [...OPERATIONS] },
+  req: { type: "object" },
+} satisfies ValidationSchema<BankCallParams>;
 
 interface AccountParams {
   code: string;
@@ -84,6 +99,20 @@ export default function simBanksService(cfg: Config): ServiceSchema {
     mixins: [ClockMixin(cfg.timeZone), ChannelsMixin(cfg)],
     settings: { rest: "/" },
     actions: {
+      /**
+       * One request to a bank, in that bank's own wire format, from a node that does not keep the
+       * banks: through the bank's end of the line (its simulated latency and outages). Not a REST
+       * route; the answer is the bank's wire answer, or `refused` (nothing reached the bank).
+       */
+      bankCall: {
+        visibility: "public",
+        params: bankCallParams,
+        handler(this: any, ctx: Context<BankCallParams>): Promise<BankCallAnswer> {
+          const endpoint: SimBankEndpoint | undefined = this.simEndpoints.get(ctx.params.code);
+          if (!endpoint) return Promise.resolve({ refused: `no simulated bank ${ctx.params.code}` });
+          return answerBankCall(endpoint, ctx.params.op, ctx.params.req);
+        },
+      },
       list: {
         rest: "GET /sim-banks",
         doc: { summary: "The simulated banks and how they behave", tags: ["sim-banks"] },
@@ -137,7 +166,19 @@ export default function simBanksService(cfg: Config): ServiceSchema {
         return bank;
       },
     },
-    started(this: any) {
+    async started(this: any) {
+      // One bank per bank code for the whole cluster: a second node keeping banks is refused.
+      if (this.broker.transit) {
+        await new Promise((r) => setTimeout(r, 1000)); // let discovery answer first
+        const elsewhere = this.broker.registry
+          .getServiceList({ onlyAvailable: true })
+          .filter((s: { name: string; nodeID: string }) => s.name === "sim-banks" && s.nodeID !== this.broker.nodeID);
+        if (elsewhere.length > 0) {
+          throw new ConfigError(
+            `Service sim-banks already runs on node ${elsewhere[0].nodeID}; the simulated banks must run on exactly one node (every other node reaches them over the mesh).`,
+          );
+        }
+      }
       const raw = process.env.SIM_BANKS_CONFIG;
       if (!raw) return;
       let parsed: Record<string, Record<string, unknown>>;
