@@ -1,6 +1,8 @@
 /** ledger: trades (debit and payout orders), money flows (资金流水) and payout positions (头寸). */
 import type { ValidationSchema } from "fastest-validator";
 import type { TradeState } from "../domain/trade-state";
+import type { PendingStep } from "../domain/ledger-core";
+import { tradeNoRule } from "../domain/trade-numbers";
 import { amountRule, dateRule, idRule, optionalDateRule, optionalIdRule, pageRules, type PageParams } from "./common";
 
 export type TradeKind = "DEBIT" | "PAYOUT";
@@ -56,6 +58,12 @@ export interface Trade {
   nextQueryAt?: string;
   /** UNKNOWN past the last compensating query: reconciliation decides, ops were alerted. */
   needsReconciliation?: boolean;
+  /** The bank refuses the request after this instant (sent with it): NOT_FOUND is final only after it. */
+  expiresAt?: string;
+  /** Steps after the outcome still to finish, set in the compare-and-set that recorded the outcome. */
+  pending?: PendingStep[];
+  /** A SUCCESS that came after the trade was recorded FAILED (audited). */
+  lateSuccess?: { at: string; source: "SENDER" | "QUERY" | "STATEMENT"; previousFailure: TradeFailure | null };
   history: TradeHistoryEntry[];
   /** Business date the trade was opened on (statements and reports group by it). */
   businessDate: string;
@@ -80,6 +88,8 @@ export interface Flow {
   funderId?: string;
   partition?: number;
   payoutNo?: string;
+  /** Written for a late success. */
+  late?: boolean;
   businessDate: string;
   createdAt: string;
 }
@@ -91,6 +101,8 @@ export interface Position {
   reserved: string;
   /** Reservations by trade number, so reserve/commit/release are idempotent per trade. */
   reservations: Record<string, string>;
+  /** Late payout successes taken off the balance, by trade number (so the take is idempotent). */
+  lateCommits?: Record<string, string>;
   lowWatermark: string;
   version: number;
   history: Array<{ at: string; by: string; action: string; amount: string; balance: string; reason?: string; tradeNo?: string }>;
@@ -117,10 +129,11 @@ export interface OpenTradeParams {
   payoutNo?: string;
   beneficiary?: { accountNo: string; accountName: string; funderId?: string };
   purpose?: string;
+  expiresAt?: string;
 }
 export const openTradeParams = {
   $$strict: true,
-  tradeNo: { type: "string", pattern: "^[A-Za-z0-9_-]{4,64}$" },
+  tradeNo: tradeNoRule,
   kind: { type: "enum", values: ["DEBIT", "PAYOUT"] },
   amount: amountRule,
   fee: { ...amountRule, optional: true },
@@ -139,6 +152,7 @@ export const openTradeParams = {
   payoutNo: optionalIdRule,
   beneficiary: { type: "object", optional: true, strict: true, props: { accountNo: { type: "string", min: 4, max: 40 }, accountName: { type: "string", min: 1, max: 64 }, funderId: optionalIdRule } },
   purpose: { type: "string", max: 200, optional: true },
+  expiresAt: { type: "string", max: 40, optional: true },
 } satisfies ValidationSchema<OpenTradeParams>;
 
 export interface TransitionParams {
@@ -151,11 +165,12 @@ export interface TransitionParams {
   nextQueryAt?: string;
   needsReconciliation?: boolean;
   countQuery?: boolean;
+  kind?: TradeKind;
 }
 const stateRule = { type: "enum", values: ["INIT", "SENDING", "SUCCESS", "FAILED", "UNKNOWN"] } as const;
 export const transitionParams = {
   $$strict: true,
-  tradeNo: { type: "string", pattern: "^[A-Za-z0-9_-]{4,64}$" },
+  tradeNo: tradeNoRule,
   from: stateRule,
   to: stateRule,
   channelRef: { type: "string", max: 64, optional: true },
@@ -164,7 +179,32 @@ export const transitionParams = {
   nextQueryAt: { type: "string", max: 40, optional: true },
   needsReconciliation: { type: "boolean", optional: true },
   countQuery: { type: "boolean", optional: true },
+  kind: { type: "enum", values: ["DEBIT", "PAYOUT"], optional: true },
 } satisfies ValidationSchema<TransitionParams>;
+
+export interface LateSuccessParams {
+  tradeNo: string;
+  channelRef?: string;
+  source: "SENDER" | "QUERY" | "STATEMENT";
+  note?: string;
+}
+export const lateSuccessParams = {
+  $$strict: true,
+  tradeNo: tradeNoRule,
+  channelRef: { type: "string", max: 64, optional: true },
+  source: { type: "enum", values: ["SENDER", "QUERY", "STATEMENT"] },
+  note: { type: "string", max: 256, optional: true },
+} satisfies ValidationSchema<LateSuccessParams>;
+
+export interface CompleteStepParams {
+  tradeNo: string;
+  step: PendingStep;
+}
+export const completeStepParams = {
+  $$strict: true,
+  tradeNo: tradeNoRule,
+  step: { type: "enum", values: ["FLOW", "APPLY", "COMMIT", "RELEASE", "LATE_COMMIT"] },
+} satisfies ValidationSchema<CompleteStepParams>;
 
 export interface NoteQueryParams {
   tradeNo: string;
@@ -173,7 +213,7 @@ export interface NoteQueryParams {
 }
 export const noteQueryParams = {
   $$strict: true,
-  tradeNo: { type: "string", pattern: "^[A-Za-z0-9_-]{4,64}$" },
+  tradeNo: tradeNoRule,
   nextQueryAt: { type: "string", max: 40, optional: true },
   needsReconciliation: { type: "boolean", optional: true },
 } satisfies ValidationSchema<NoteQueryParams>;
@@ -181,7 +221,7 @@ export const noteQueryParams = {
 export interface TradeNoParams {
   tradeNo: string;
 }
-export const tradeNoParams = { $$strict: true, tradeNo: { type: "string", pattern: "^[A-Za-z0-9_-]{4,64}$" } } satisfies ValidationSchema<TradeNoParams>;
+export const tradeNoParams = { $$strict: true, tradeNo: tradeNoRule } satisfies ValidationSchema<TradeNoParams>;
 
 export interface ListTradesParams extends PageParams {
   kind?: TradeKind;
@@ -277,7 +317,7 @@ export interface PositionMoveParams {
 export const positionMoveParams = {
   $$strict: true,
   channel: { type: "string", pattern: "^[A-Z0-9_]{1,16}$" },
-  tradeNo: { type: "string", pattern: "^[A-Za-z0-9_-]{4,64}$" },
+  tradeNo: tradeNoRule,
   amount: amountRule,
 } satisfies ValidationSchema<PositionMoveParams>;
 

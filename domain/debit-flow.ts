@@ -7,18 +7,27 @@
  *   - the trade number is unique per (plan, slot, attempt) and is what the channel sees; opening it
  *     again returns the same trade, and only one caller wins INIT → SENDING (compare-and-set), so only
  *     one caller ever sends it;
+ *   - the sender sends exactly what the opened trade records (channel, agreement, amount,
+ *     beneficiary, expiry); when its own decision differs (split brain) it sends nothing;
  *   - the ledger refuses a second open trade for a plan (open key), so nothing new is sent while an
  *     earlier trade is INIT, SENDING or UNKNOWN; a stale INIT (opened, never sent) is failed first by
  *     compare-and-set, which also stops a paused node from sending it later;
- *   - a crash between steps is repaired by the sweep from the ledger's state: SENDING or UNKNOWN →
- *     ask the channel (query), SUCCESS not applied → apply (idempotent per trade). The sweep never
- *     sends money.
+ *   - every request carries an expiry the bank honours; NOT_FOUND is final only once the expiry
+ *     (plus a margin) has passed. A query without a definite answer (not sent, time-out, outage,
+ *     PROCESSING, an answer that does not match the trade) changes nothing: it backs off, then the
+ *     trade is flagged for reconciliation and ops are alerted (Kill Bill's janitor rule);
+ *   - a lost compare-and-set continues from the state the ledger recorded, never from the one it
+ *     hoped for; a SUCCESS that meets a FAILED trade is recorded as an audited late success;
+ *   - the steps after an outcome are pending on the trade from the write that records it, and
+ *     `finishSteps` (sender or sweep, idempotent) does them. The sweep never sends money.
  */
 import type { PaymentChannel, PaymentOutcome, QueryOutcome } from "../channels/channel";
-import type { TradeState } from "./trade-state";
+import { canTransition, isFinal, type TradeState } from "./trade-state";
+import type { PendingStep } from "./ledger-core";
+import { debitTradeNo, payoutTradeNo } from "./trade-numbers";
 import { breakerEventOf, nextStep, route, type ChannelSetting, type ChannelUsage, type RouteDecision } from "./routing";
 import type { BreakerEvent, BreakerState } from "./sliding-window";
-import { fmt, money } from "./money";
+import { fmt, money, ZERO } from "./money";
 
 export interface TradeLike {
   tradeNo: string;
@@ -38,6 +47,9 @@ export interface TradeLike {
   purpose?: string;
   failure?: { reason: string; side?: "BORROWER" | "CHANNEL" };
   applied?: boolean;
+  pending?: PendingStep[];
+  expiresAt?: string;
+  lateSuccess?: { at: string; source: string };
   queries: number;
   nextQueryAt?: string;
   needsReconciliation?: boolean;
@@ -60,6 +72,7 @@ export interface FlowPorts {
   openTrade(p: Record<string, unknown>): Promise<{ trade: TradeLike; created: boolean }>;
   transition(p: {
     tradeNo: string;
+    kind?: "DEBIT" | "PAYOUT";
     from: TradeState;
     to: TradeState;
     channelRef?: string;
@@ -67,8 +80,14 @@ export interface FlowPorts {
     note?: string;
     nextQueryAt?: string;
   }): Promise<{ trade: TradeLike; changed: boolean }>;
+  /** FAILED → SUCCESS, audited: the bank acted on the trade after all. */
+  lateSuccess(p: { tradeNo: string; channelRef?: string; source: "SENDER" | "QUERY" | "STATEMENT"; note?: string }): Promise<{ trade: TradeLike; changed: boolean }>;
   noteQuery(p: { tradeNo: string; nextQueryAt?: string; needsReconciliation?: boolean }): Promise<void>;
-  markApplied(tradeNo: string): Promise<void>;
+  /** A pending step is done (idempotent). */
+  completeStep(tradeNo: string, step: PendingStep): Promise<void>;
+  /** Write a successful trade's flow (once) and complete FLOW. */
+  finishFlow(tradeNo: string): Promise<void>;
+  /** Idempotent per trade; answers what it applied and any surplus. */
   applyRepayment(p: { planId: string; tradeNo: string; amount: string }): Promise<unknown>;
   channel(code: string): PaymentChannel | undefined;
   successRate(code: string): number | undefined;
@@ -77,12 +96,15 @@ export interface FlowPorts {
   alert(message: string, data: Record<string, unknown>): void;
   /** Debit attempts through a channel today, all cards (for the per-channel daily cap). */
   channelAttemptsToday?(code: string): Promise<number>;
-  /** Take one of a channel's attempts for today if under the cap (synchronous: no two callers take the last one). */
-  takeChannelAttempt?(code: string, cap: number): boolean;
+  /** Take one of a channel's debit attempts for today if under the cap, exactly across nodes. */
+  takeChannelAttempt?(code: string, cap: number): Promise<boolean>;
+  /** Take one of a card's debit attempts for today if under the cap, exactly across nodes. */
+  takeCardAttempt?(cardFingerprint: string, cap: number): Promise<boolean>;
   // payouts
   reserve?(p: { channel: string; tradeNo: string; amount: string }): Promise<unknown>;
   commit?(p: { channel: string; tradeNo: string; amount: string }): Promise<unknown>;
   release?(p: { channel: string; tradeNo: string; amount: string }): Promise<unknown>;
+  commitLate?(p: { channel: string; tradeNo: string; amount: string }): Promise<unknown>;
   positions?(): Promise<Record<string, string>>;
 }
 
@@ -91,9 +113,23 @@ export interface FlowTimings {
   staleInitMs: number;
   /** A SENDING trade older than this is asked about (the process may have died while sending). */
   sendingTimeoutMs: number;
+  /** How long the bank may act on a request: sent with it as its expiry. */
+  requestTtlMs?: number;
+  /** Clock skew allowed past the expiry before a NOT_FOUND counts as final. */
+  expiryMarginMs?: number;
 }
 
-export const DEFAULT_TIMINGS: FlowTimings = { staleInitMs: 60_000, sendingTimeoutMs: 60_000 };
+export const DEFAULT_TIMINGS: FlowTimings = { staleInitMs: 60_000, sendingTimeoutMs: 60_000, requestTtlMs: 120_000, expiryMarginMs: 60_000 };
+
+function ttlOf(timings: FlowTimings): number {
+  return timings.requestTtlMs ?? DEFAULT_TIMINGS.requestTtlMs!;
+}
+
+/** When a NOT_FOUND for this trade becomes final: its expiry plus the margin (trades without one: opened + TTL). */
+export function notFoundFinalAt(trade: Pick<TradeLike, "expiresAt" | "createdAt">, timings: FlowTimings): number {
+  const expires = trade.expiresAt ? Date.parse(trade.expiresAt) : Date.parse(trade.createdAt) + ttlOf(timings);
+  return expires + (timings.expiryMarginMs ?? DEFAULT_TIMINGS.expiryMarginMs!);
+}
 
 export type DebitResult =
   | "SUCCEEDED"
@@ -124,24 +160,17 @@ export interface DebitReport {
   rejected?: RouteDecision["rejected"];
 }
 
-/** "2026-02-15T12:00" → "202602151200". */
-export function compactSlot(slotId: string): string {
-  return slotId.replace(/[-T:]/g, "");
-}
-
-export function debitTradeNo(planId: string, slotId: string, attempt: number): string {
-  return `D-${planId}-${compactSlot(slotId)}-${attempt}`;
-}
-
-export function payoutTradeNo(payoutNo: string, attempt: number): string {
-  return `P-${payoutNo}-${attempt}`;
-}
+export { compactSlot, debitTradeNo, payoutTradeNo } from "./trade-numbers";
 
 function ageMs(iso: string | undefined, nowMs: number): number {
   return iso ? nowMs - Date.parse(iso) : Number.POSITIVE_INFINITY;
 }
 
-/** Outcome of a channel call → the ledger transition from SENDING (or UNKNOWN). */
+/**
+ * The answer to a debit or payout request → the ledger transition from SENDING. UNAVAILABLE here
+ * means the request provably never reached the bank (no money moved). Query answers go through
+ * `queryVerdict`, where UNAVAILABLE only describes the question.
+ */
 export function transitionFor(outcome: PaymentOutcome | QueryOutcome): {
   to: TradeState | null;
   channelRef?: string;
@@ -187,29 +216,127 @@ export function usageOf(trades: readonly TradeLike[]): { perChannel: Record<stri
   return { perChannel, cardAttempts };
 }
 
+/** Alert kinds the flows raise (ops.alert `kind`). */
+export type FlowAlertKind = "OUTCOME_MISMATCH" | "QUERY_MISMATCH" | "LATE_SUCCESS" | "NEEDS_RECONCILIATION" | "OVERPAYMENT" | "SPLIT_BRAIN";
+
+function alert(ports: FlowPorts, kind: FlowAlertKind, message: string, data: Record<string, unknown>): void {
+  ports.alert(message, { kind, ...data });
+}
+
 /**
- * Claim a trade INIT → SENDING (only one caller wins, so only one sends), send it, feed the channel's
- * health, and record the outcome. Returns null when someone else claimed it.
+ * Record a definite or indefinite answer for a trade in state `from`. When another writer was first
+ * (the compare-and-set lost), go on from the state the ledger recorded: the same answer is fine; a
+ * SUCCESS against FAILED is a late success; a contradiction is alerted and the record stands.
+ */
+export async function recordAnswer(
+  trade: TradeLike,
+  from: TradeState,
+  to: TradeState,
+  details: { channelRef?: string; failure?: TradeLike["failure"] & { bankCode?: string; message?: string }; note?: string; nextQueryAt?: string },
+  source: "SENDER" | "QUERY",
+  ports: FlowPorts,
+): Promise<{ trade: TradeLike; changed: boolean }> {
+  let cur = from;
+  for (let i = 0; i < 3; i++) {
+    const res = await ports.transition({ tradeNo: trade.tradeNo, kind: trade.kind, from: cur, to, ...details });
+    if (res.changed) return res;
+    const recorded = res.trade;
+    if (recorded.state === to) return { trade: recorded, changed: false };
+    if (to === "SUCCESS" && recorded.state === "FAILED") {
+      alert(ports, "LATE_SUCCESS", `Trade ${trade.tradeNo} succeeded after it was recorded FAILED (${source})`, { tradeNo: trade.tradeNo, channel: trade.channel, amount: trade.amount });
+      return ports.lateSuccess({ tradeNo: trade.tradeNo, channelRef: details.channelRef, source, note: recorded.failure?.reason });
+    }
+    if (!isFinal(recorded.state) && canTransition(recorded.state, to)) {
+      cur = recorded.state; // e.g. someone moved SENDING → UNKNOWN meanwhile: our definite answer still applies
+      continue;
+    }
+    if (to !== "UNKNOWN") {
+      alert(ports, "OUTCOME_MISMATCH", `Trade ${trade.tradeNo}: the channel answered ${to} but the ledger holds ${recorded.state}`, { tradeNo: trade.tradeNo, channel: trade.channel, answered: to, recorded: recorded.state });
+    }
+    return { trade: recorded, changed: false };
+  }
+  return { trade: (await ports.findTrades({ tradeNo: trade.tradeNo }))[0] ?? trade, changed: false };
+}
+
+/**
+ * Claim a trade INIT → SENDING (only one caller wins, so only one sends), send exactly what the
+ * trade records, feed the channel's health, and record the outcome. Returns null when someone else
+ * claimed it.
  */
 async function claimSendRecord(
-  tradeNo: string,
-  channelCode: string,
+  trade: TradeLike,
   send: () => Promise<PaymentOutcome>,
   settings: Pick<ChannelSettingsContent, "unknownQueryBackoffMinutes">,
   ports: FlowPorts,
 ): Promise<{ outcome: PaymentOutcome; state: TradeState; trade: TradeLike } | null> {
-  const claimed = await ports.transition({ tradeNo, from: "INIT", to: "SENDING" });
+  const claimed = await ports.transition({ tradeNo: trade.tradeNo, kind: trade.kind, from: "INIT", to: "SENDING" });
   if (!claimed.changed) return null;
   const outcome = await send();
   const event = breakerEventOf(outcome);
-  if (event) ports.record(channelCode, event);
+  if (event) ports.record(trade.channel, event);
   const t = transitionFor(outcome);
   const to = t.to as TradeState;
-  const recorded =
-    to === "UNKNOWN"
-      ? await ports.transition({ tradeNo, from: "SENDING", to, nextQueryAt: nextQueryAt(ports.nowMs(), 0, settings.unknownQueryBackoffMinutes) ?? undefined })
-      : await ports.transition({ tradeNo, from: "SENDING", to, channelRef: t.channelRef, failure: t.failure });
-  return { outcome, state: to, trade: recorded.trade };
+  const details = to === "UNKNOWN" ? { nextQueryAt: nextQueryAt(ports.nowMs(), 0, settings.unknownQueryBackoffMinutes) ?? undefined } : { channelRef: t.channelRef, failure: t.failure };
+  const recorded = await recordAnswer(claimed.trade, "SENDING", to, details, "SENDER", ports);
+  return { outcome, state: recorded.trade.state, trade: recorded.trade };
+}
+
+/**
+ * Finish the steps an outcome left pending (flow, repayment applied, position committed or
+ * released), each idempotent, each marked done after it. Sender and sweep both call it. A step that
+ * fails stays pending on the trade for the next sweep and the others go on (the outcome is recorded;
+ * nothing after it may be lost, and nothing is worth failing the run for).
+ */
+export async function finishSteps(trade: TradeLike, ports: FlowPorts): Promise<PendingStep[] & { error?: Error }> {
+  const steps: PendingStep[] = trade.pending ?? (trade.kind === "DEBIT" && trade.state === "SUCCESS" && trade.applied === false ? ["APPLY"] : []);
+  const done: PendingStep[] & { error?: Error } = [];
+  for (const step of steps) {
+    try {
+      await doStep(trade, step, ports);
+      done.push(step);
+    } catch (err) {
+      done.error ??= err as Error;
+    }
+  }
+  return done;
+}
+
+async function doStep(trade: TradeLike, step: PendingStep, ports: FlowPorts): Promise<void> {
+  const move = { channel: trade.channel, tradeNo: trade.tradeNo, amount: trade.amount };
+  switch (step) {
+    case "FLOW":
+      return ports.finishFlow(trade.tradeNo); // marks the step done itself
+    case "APPLY": {
+      if (!trade.planId) break;
+      const res = (await ports.applyRepayment({ planId: trade.planId, tradeNo: trade.tradeNo, amount: trade.amount })) as { surplus?: string; changed?: boolean } | undefined;
+      if (res?.changed !== false && res?.surplus && money(res.surplus).gt(ZERO)) {
+        alert(ports, "OVERPAYMENT", `Trade ${trade.tradeNo} paid ${res.surplus} more than plan ${trade.planId} owed: kept as surplus on the plan`, { tradeNo: trade.tradeNo, planId: trade.planId, surplus: res.surplus });
+      }
+      break;
+    }
+    case "COMMIT":
+      await ports.commit?.(move);
+      break;
+    case "RELEASE":
+      await ports.release?.(move);
+      break;
+    case "LATE_COMMIT":
+      await ports.commitLate?.(move);
+      break;
+  }
+  await ports.completeStep(trade.tradeNo, step);
+}
+
+/** Does the trade the ledger holds say what this caller decided? (It sends only what is recorded.) */
+function sameDecision(trade: TradeLike, want: { channel: string; amount: string; agreementNo?: string; beneficiary?: TradeLike["beneficiary"] }): boolean {
+  if (trade.channel !== want.channel || !money(trade.amount).eq(money(want.amount))) return false;
+  if (want.agreementNo !== undefined && trade.agreementNo !== want.agreementNo) return false;
+  if (want.beneficiary && (trade.beneficiary?.accountNo !== want.beneficiary.accountNo || trade.beneficiary?.accountName !== want.beneficiary.accountName)) return false;
+  return true;
+}
+
+function expiryFor(ports: FlowPorts, timings: FlowTimings): string {
+  return new Date(ports.nowMs() + ttlOf(timings)).toISOString();
 }
 
 /**
@@ -230,10 +357,18 @@ export async function debitPlan(
 
   // One read of the plan's trades serves both checks below (a plan has a few trades a month).
   let planTrades = await ports.findTrades({ planId: item.planId, kind: "DEBIT" });
+  // A success whose repayment is not applied yet: the due amount we were given is stale. Apply it; the next run debits the rest.
+  const unapplied = planTrades.filter((t) => t.state === "SUCCESS" && (t.pending?.includes("APPLY") || (t.pending === undefined && t.applied === false)));
+  if (unapplied.length) {
+    for (const t of unapplied) await finishSteps(t, ports);
+    report.result = "ALREADY_COLLECTED";
+    report.trades.push(...unapplied.map((t) => t.tradeNo));
+    return report;
+  }
   // An open trade for the plan blocks everything: a stale INIT is failed first (never sent).
   for (const t of planTrades.filter((x) => x.state === "INIT" || x.state === "SENDING" || x.state === "UNKNOWN")) {
     if (t.state === "INIT" && ageMs(t.createdAt, nowMs) > timings.staleInitMs) {
-      await ports.transition({ tradeNo: t.tradeNo, from: "INIT", to: "FAILED", failure: { reason: "STALE_INIT", side: "CHANNEL" }, note: "opened but never sent" });
+      await ports.transition({ tradeNo: t.tradeNo, kind: "DEBIT", from: "INIT", to: "FAILED", failure: { reason: "STALE_INIT", side: "CHANNEL" }, note: "opened but never sent" });
       planTrades = await ports.findTrades({ planId: item.planId, kind: "DEBIT" });
     } else {
       report.result = "IN_FLIGHT";
@@ -296,11 +431,16 @@ export async function debitPlan(
       if (!report.sent) report.result = "NO_CHANNEL";
       return report;
     }
-    if (settings.channelDailyAttemptCap !== undefined && ports.takeChannelAttempt && !ports.takeChannelAttempt(pick.code, settings.channelDailyAttemptCap)) {
+    // The caps are taken before the trade exists, exactly across nodes: a taken attempt that is not used is only conservative.
+    if (settings.channelDailyAttemptCap !== undefined && ports.takeChannelAttempt && !(await ports.takeChannelAttempt(pick.code, settings.channelDailyAttemptCap))) {
       capped.push(pick.code); // another plan took the channel's last attempt meanwhile
       continue;
     }
-    const channel = ports.channel(pick.code) as PaymentChannel;
+    if (ports.takeCardAttempt && !(await ports.takeCardAttempt(card.cardFingerprint, settings.cardDailyAttemptCap))) {
+      report.rejected = [{ code: pick.code, reason: "CARD_DAILY_ATTEMPT_CAP" as const }];
+      if (!report.sent) report.result = "NO_CHANNEL";
+      return report;
+    }
     const agreementNo = card.agreements.find((a) => a.channel === pick.code)?.agreementNo as string;
     const attempt = (last?.attempt ?? 0) + 1;
     const tradeNo = debitTradeNo(item.planId, slotId, attempt);
@@ -323,6 +463,7 @@ export async function debitPlan(
         bindingId: card.bindingId,
         agreementNo,
         cardFingerprint: card.cardFingerprint,
+        expiresAt: expiryFor(ports, timings),
       });
     } catch (err: any) {
       if (err?.type === "TRADE_IN_FLIGHT" || err?.code === "TRADE_IN_FLIGHT") {
@@ -332,30 +473,46 @@ export async function debitPlan(
       throw err;
     }
     report.trades.push(tradeNo);
-    if (opened.trade.state !== "INIT") {
+    const trade = opened.trade;
+    if (trade.state !== "INIT") {
       // A replay found the trade already past INIT: someone else sent it; its state is the answer.
-      report.result = opened.trade.state === "SUCCESS" ? "SUCCEEDED" : opened.trade.state === "FAILED" ? "FAILED" : "IN_FLIGHT";
-      if (opened.trade.state !== "FAILED") return report;
+      report.result = trade.state === "SUCCESS" ? "SUCCEEDED" : trade.state === "FAILED" ? "FAILED" : "IN_FLIGHT";
+      if (trade.state !== "FAILED") return report;
       continue;
     }
-    const sent = await claimSendRecord(tradeNo, pick.code, () => channel.debit({ tradeNo, agreementNo, amount: item.amount, memo: `plan ${item.planId}` }), settings, ports);
+    if (!opened.created && !sameDecision(trade, { channel: pick.code, amount: item.amount, agreementNo })) {
+      // Another node opened this trade with its own decision: send nothing, the recorded trade is theirs (or the sweep's).
+      alert(ports, "SPLIT_BRAIN", `Trade ${tradeNo} was opened elsewhere as ${trade.channel} ${trade.amount}; this node decided ${pick.code} ${item.amount} and sends nothing`, { tradeNo, recorded: { channel: trade.channel, amount: trade.amount }, decided: { channel: pick.code, amount: item.amount } });
+      report.result = "IN_FLIGHT";
+      return report;
+    }
+    const channel = ports.channel(trade.channel);
+    if (!channel || !trade.agreementNo) {
+      report.result = "IN_FLIGHT"; // the recorded channel is not served here: the stale INIT is failed by the sweep
+      return report;
+    }
+    const sent = await claimSendRecord(
+      trade,
+      () => channel.debit({ tradeNo: trade.tradeNo, agreementNo: trade.agreementNo as string, amount: trade.amount, expiresAt: trade.expiresAt ?? expiryFor(ports, timings), memo: `plan ${item.planId}` }),
+      settings,
+      ports,
+    );
     if (!sent) {
       report.result = "IN_FLIGHT";
       return report;
     }
     report.sent++;
-    if (sent.state === "UNKNOWN") {
-      report.result = "UNKNOWN";
-      return report;
-    }
     if (sent.state === "SUCCESS") {
-      await ports.applyRepayment({ planId: item.planId, tradeNo, amount: item.amount });
-      await ports.markApplied(tradeNo);
+      await finishSteps(sent.trade, ports);
       report.result = "SUCCEEDED";
       return report;
     }
+    if (sent.state !== "FAILED") {
+      report.result = "UNKNOWN";
+      return report;
+    }
     report.result = "FAILED";
-    if (nextStep(sent.outcome) !== "TRY_NEXT_CHANNEL") return report;
+    if (sent.trade.failure?.side === "BORROWER" || nextStep(sent.outcome) !== "TRY_NEXT_CHANNEL") return report;
   }
   return report;
 }
@@ -367,81 +524,100 @@ export interface RepairReport {
   stillUnknown: number;
   flagged: number;
   applied: number;
+  lateSuccesses: number;
+  stepsFinished: number;
+  /** Steps that failed this time (they stay pending for the next sweep). */
+  stepErrors: number;
   payoutsCommitted: number;
   payoutsReleased: number;
 }
 
-/** Finish a payout's position once its trade is final: commit on success, release otherwise. */
-export async function settlePosition(trade: TradeLike, ports: FlowPorts): Promise<"COMMITTED" | "RELEASED" | null> {
-  if (trade.kind !== "PAYOUT") return null;
-  const move = { channel: trade.channel, tradeNo: trade.tradeNo, amount: trade.amount };
-  if (trade.state === "SUCCESS") {
-    await ports.commit?.(move);
-    return "COMMITTED";
+/** What a compensating query's answer means for the trade: settle it, or change nothing and ask later. */
+export type QueryVerdict =
+  | { settle: "SUCCESS" | "FAILED"; channelRef?: string; failure?: { reason: string; side?: "BORROWER" | "CHANNEL"; bankCode?: string; message?: string } }
+  | { settle: null; why: string; mismatch?: boolean; notBefore?: number };
+
+/**
+ * The janitor's rule: only a definite answer that matches the trade settles it. NOT_FOUND is
+ * definite only once the bank can no longer act on the request (its expiry plus the margin).
+ * Not sent, time-out, outage, PROCESSING, a wrong trade number or amount: nothing changes.
+ */
+export function queryVerdict(answer: QueryOutcome, trade: Pick<TradeLike, "tradeNo" | "amount" | "expiresAt" | "createdAt">, nowMs: number, timings: FlowTimings): QueryVerdict {
+  switch (answer.status) {
+    case "SUCCESS":
+      if (!money(answer.amount).eq(money(trade.amount))) return { settle: null, why: `the channel reports ${answer.amount} for a trade of ${trade.amount}`, mismatch: true };
+      return { settle: "SUCCESS", channelRef: answer.channelRef };
+    case "DECLINED":
+      return { settle: "FAILED", channelRef: answer.channelRef, failure: { reason: answer.reason, side: answer.side, bankCode: answer.bankCode, message: answer.message } };
+    case "NOT_FOUND": {
+      const finalAt = notFoundFinalAt(trade, timings);
+      if (nowMs < finalAt) return { settle: null, why: "not found yet, and the request may still reach the bank", notBefore: finalAt };
+      return { settle: "FAILED", failure: { reason: "NOT_RECEIVED", side: "CHANNEL", message: "The channel has no record of this trade and its request has expired" } };
+    }
+    case "PROCESSING":
+      return { settle: null, why: "the channel is still processing it" };
+    case "UNKNOWN":
+    case "UNAVAILABLE":
+      return { settle: null, why: `no answer: ${answer.message}` };
   }
-  if (trade.state === "FAILED") {
-    await ports.release?.(move);
-    return "RELEASED";
-  }
-  return null;
 }
 
 /**
- * The repair sweep for the trades of one partition: never sends, only asks and records.
- * `trades` are the partition's open trades (INIT, SENDING, UNKNOWN) and its SUCCESS debits not yet applied.
+ * The repair sweep for the trades of one partition: never sends, only asks and records, then
+ * finishes every step an outcome left pending. `trades` are the partition's open trades (INIT,
+ * SENDING, UNKNOWN) and its final trades with pending steps.
  */
 export async function repairTrades(trades: readonly TradeLike[], settings: Pick<ChannelSettingsContent, "unknownQueryBackoffMinutes">, ports: FlowPorts, timings: FlowTimings = DEFAULT_TIMINGS): Promise<RepairReport> {
-  const r: RepairReport = { examined: 0, failedStale: 0, settled: 0, stillUnknown: 0, flagged: 0, applied: 0, payoutsCommitted: 0, payoutsReleased: 0 };
+  const r: RepairReport = { examined: 0, failedStale: 0, settled: 0, stillUnknown: 0, flagged: 0, applied: 0, lateSuccesses: 0, stepsFinished: 0, stepErrors: 0, payoutsCommitted: 0, payoutsReleased: 0 };
   const nowMs = ports.nowMs();
   for (const trade of trades) {
     r.examined++;
     let t: TradeLike = trade;
     if (t.state === "INIT") {
       if (ageMs(t.createdAt, nowMs) <= timings.staleInitMs) continue;
-      const res = await ports.transition({ tradeNo: t.tradeNo, from: "INIT", to: "FAILED", failure: { reason: "STALE_INIT", side: "CHANNEL" }, note: "opened but never sent" });
+      const res = await ports.transition({ tradeNo: t.tradeNo, kind: t.kind, from: "INIT", to: "FAILED", failure: { reason: "STALE_INIT", side: "CHANNEL" }, note: "opened but never sent" });
       if (res.changed) r.failedStale++;
       t = res.trade;
     } else if (t.state === "SENDING" || t.state === "UNKNOWN") {
-      const due = t.state === "SENDING" ? ageMs(t.sentAt ?? t.updatedAt, nowMs) > timings.sendingTimeoutMs : !t.needsReconciliation && (!t.nextQueryAt || Date.parse(t.nextQueryAt) <= nowMs);
+      if (t.needsReconciliation) continue; // the statement decides
+      const due = t.nextQueryAt ? Date.parse(t.nextQueryAt) <= nowMs : t.state === "UNKNOWN" || ageMs(t.sentAt ?? t.updatedAt, nowMs) > timings.sendingTimeoutMs;
       if (!due) continue;
       const channel = ports.channel(t.channel);
       if (!channel) continue;
       const answer = await channel.query(t.tradeNo);
-      const next = transitionFor(answer);
-      if (next.to && next.to !== t.state) {
-        const res = await ports.transition({ tradeNo: t.tradeNo, from: t.state, to: next.to, channelRef: next.channelRef, failure: next.failure, note: "compensating query", nextQueryAt: next.to === "UNKNOWN" ? nextQueryAt(nowMs, 0, settings.unknownQueryBackoffMinutes) ?? undefined : undefined });
-        t = res.trade;
-        if (res.changed && (next.to === "SUCCESS" || next.to === "FAILED")) {
+      const verdict = queryVerdict(answer, t, nowMs, timings);
+      if (verdict.settle) {
+        const res = await recordAnswer(t, t.state, verdict.settle, { channelRef: verdict.channelRef, failure: verdict.failure, note: "compensating query" }, "QUERY", ports);
+        if (res.changed) {
           r.settled++;
-          if (answer.status !== "NOT_FOUND" && answer.status !== "PROCESSING") {
-            const ev = breakerEventOf(answer);
-            if (ev) ports.record(t.channel, ev);
-          }
+          if (res.trade.lateSuccess) r.lateSuccesses++;
+          const ev = answer.status === "NOT_FOUND" ? null : breakerEventOf(answer as PaymentOutcome);
+          if (ev) ports.record(t.channel, ev);
         }
-        if (next.to === "UNKNOWN") r.stillUnknown++;
+        t = res.trade;
       } else {
-        // Still no definite answer: back off, then leave it to the statement and tell ops.
+        if (verdict.mismatch) alert(ports, "QUERY_MISMATCH", `Trade ${t.tradeNo}: ${verdict.why}; nothing changed`, { tradeNo: t.tradeNo, channel: t.channel, amount: t.amount });
+        // No definite answer: back off (not before the expiry for a NOT_FOUND), then leave it to the statement and tell ops.
         const queries = t.queries + 1;
-        const at = nextQueryAt(nowMs, queries, settings.unknownQueryBackoffMinutes);
+        const backoff = nextQueryAt(nowMs, queries, settings.unknownQueryBackoffMinutes);
+        const at = verdict.notBefore !== undefined ? new Date(Math.max(verdict.notBefore + 1000, backoff ? Date.parse(backoff) : 0)).toISOString() : backoff;
         if (at) {
           await ports.noteQuery({ tradeNo: t.tradeNo, nextQueryAt: at });
           r.stillUnknown++;
         } else {
           await ports.noteQuery({ tradeNo: t.tradeNo, needsReconciliation: true });
-          ports.alert(`Trade ${t.tradeNo} is still UNKNOWN after ${queries} queries: reconciliation decides`, { tradeNo: t.tradeNo, channel: t.channel, amount: t.amount });
+          alert(ports, "NEEDS_RECONCILIATION", `Trade ${t.tradeNo} has no definite answer after ${queries} queries (${verdict.why}): reconciliation decides`, { tradeNo: t.tradeNo, channel: t.channel, amount: t.amount });
           r.flagged++;
         }
         continue;
       }
     }
-    if (t.kind === "DEBIT" && t.state === "SUCCESS" && !t.applied && t.planId) {
-      await ports.applyRepayment({ planId: t.planId, tradeNo: t.tradeNo, amount: t.amount });
-      await ports.markApplied(t.tradeNo);
-      r.applied++;
-    }
-    const pos = await settlePosition(t, ports);
-    if (pos === "COMMITTED") r.payoutsCommitted++;
-    if (pos === "RELEASED") r.payoutsReleased++;
+    const done = await finishSteps(t, ports);
+    r.stepsFinished += done.length;
+    if (done.error) r.stepErrors++;
+    if (done.includes("APPLY")) r.applied++;
+    if (done.includes("COMMIT") || done.includes("LATE_COMMIT")) r.payoutsCommitted++;
+    if (done.includes("RELEASE")) r.payoutsReleased++;
   }
   return r;
 }
@@ -458,9 +634,10 @@ export type PayoutResult = "SUCCEEDED" | "FAILED" | "UNKNOWN" | "IN_FLIGHT" | "N
 
 /**
  * A payout: route among payout channels by position and fee, reserve the position (idempotent per
- * trade), send, then commit or release. A channel-side failure moves to the next channel.
+ * trade), send what the trade records, then commit or release (pending steps). A channel-side
+ * failure moves to the next channel.
  */
-export async function payout(req: PayoutRequestInput, settings: ChannelSettingsContent, ports: FlowPorts): Promise<{ result: PayoutResult; trades: string[]; rejected?: RouteDecision["rejected"] }> {
+export async function payout(req: PayoutRequestInput, settings: ChannelSettingsContent, ports: FlowPorts, timings: FlowTimings = DEFAULT_TIMINGS): Promise<{ result: PayoutResult; trades: string[]; rejected?: RouteDecision["rejected"] }> {
   const trades: string[] = [];
   for (let hop = 0; hop < 8; hop++) {
     const existing = (await ports.findTrades({ payoutNo: req.payoutNo })).sort((a, b) => b.attempt - a.attempt);
@@ -499,37 +676,43 @@ export async function payout(req: PayoutRequestInput, settings: ChannelSettingsC
         payoutNo: req.payoutNo,
         beneficiary: req.beneficiary,
         ...(req.purpose ? { purpose: req.purpose } : {}),
+        expiresAt: expiryFor(ports, timings),
       });
     } catch (err: any) {
       if (err?.type === "TRADE_IN_FLIGHT" || err?.code === "TRADE_IN_FLIGHT") return { result: "IN_FLIGHT", trades };
       throw err;
     }
     trades.push(tradeNo);
-    if (opened.trade.state !== "INIT") continue;
-    const move = { channel: pick.code, tradeNo, amount: req.amount };
+    const trade = opened.trade;
+    if (trade.state !== "INIT") continue;
+    if (!opened.created && !sameDecision(trade, { channel: pick.code, amount: req.amount, beneficiary: req.beneficiary })) {
+      alert(ports, "SPLIT_BRAIN", `Payout trade ${tradeNo} was opened elsewhere as ${trade.channel} ${trade.amount}; this node sends nothing`, { tradeNo, recorded: { channel: trade.channel, amount: trade.amount }, decided: { channel: pick.code, amount: req.amount } });
+      return { result: "IN_FLIGHT", trades };
+    }
+    const channel = ports.channel(trade.channel);
+    if (!channel || !trade.beneficiary) return { result: "IN_FLIGHT", trades };
+    const move = { channel: trade.channel, tradeNo, amount: trade.amount };
     try {
       await ports.reserve?.(move);
     } catch (err: any) {
       if (err?.type === "POSITION_INSUFFICIENT" || err?.code === "POSITION_INSUFFICIENT") {
-        await ports.transition({ tradeNo, from: "INIT", to: "FAILED", failure: { reason: "POSITION_INSUFFICIENT", side: "CHANNEL" } });
+        await ports.transition({ tradeNo, kind: "PAYOUT", from: "INIT", to: "FAILED", failure: { reason: "POSITION_INSUFFICIENT", side: "CHANNEL" } });
         continue;
       }
       throw err;
     }
-    const channel = ports.channel(pick.code) as PaymentChannel;
+    const beneficiary = trade.beneficiary;
     const sent = await claimSendRecord(
-      tradeNo,
-      pick.code,
-      () => channel.payout({ tradeNo, accountNo: req.beneficiary.accountNo, accountName: req.beneficiary.accountName, amount: req.amount, memo: req.purpose }),
+      trade,
+      () => channel.payout({ tradeNo, accountNo: beneficiary.accountNo, accountName: beneficiary.accountName, amount: trade.amount, expiresAt: trade.expiresAt ?? expiryFor(ports, timings), memo: trade.purpose }),
       settings,
       ports,
     );
     if (!sent) return { result: "IN_FLIGHT", trades };
-    if (sent.state === "UNKNOWN") return { result: "UNKNOWN", trades };
-    await settlePosition(sent.trade, ports);
+    if (sent.state !== "SUCCESS" && sent.state !== "FAILED") return { result: "UNKNOWN", trades };
+    await finishSteps(sent.trade, ports);
     if (sent.state === "SUCCESS") return { result: "SUCCEEDED", trades };
     if (nextStep(sent.outcome) !== "TRY_NEXT_CHANNEL") return { result: "FAILED", trades };
   }
   return { result: "FAILED", trades };
 }
-

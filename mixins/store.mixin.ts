@@ -19,34 +19,13 @@ import type { ServiceSchema } from "moleculer";
 import { DomainError } from "../domain/errors";
 import { ConfigError } from "../config";
 
-export type Doc = { _id: string } & Record<string, any>;
-export type Query = Record<string, any>;
-export type Update = Record<string, any>;
-
-export interface FindOptions {
-  sort?: Record<string, 1 | -1>;
-  skip?: number;
-  limit?: number;
-}
+import type { Doc, FindOptions, Query, Store, Update } from "../domain/store";
+export type { Doc, FindOptions, Query, Store, Update } from "../domain/store";
 
 export interface IndexSpec {
   field: string;
   unique?: boolean;
   sparse?: boolean;
-}
-
-export interface Store<T extends Doc = Doc> {
-  readonly collection: string;
-  /** Insert; a unique-index violation throws DomainError DUPLICATE_KEY. */
-  insert(doc: T): Promise<T>;
-  findById(id: string): Promise<T | null>;
-  findOne(query: Query): Promise<T | null>;
-  find(query: Query, opts?: FindOptions): Promise<T[]>;
-  count(query: Query): Promise<number>;
-  /** Compare-and-set: update one document matching `query`; returns the updated document or null. */
-  updateOne(query: Query, update: Update): Promise<T | null>;
-  updateMany(query: Query, update: Update): Promise<number>;
-  remove(query: Query): Promise<number>;
 }
 
 /** One page of a query: rows (mapped for the caller), total, page, pageSize, totalPages. */

@@ -51,7 +51,7 @@ describe("no double debits", () => {
     ["claimed (SENDING), channel not yet called", "ledger.transition", (p) => p.from === "INIT" && p.to === "SENDING", true],
     ["channel debited, outcome not yet recorded", "ledger.transition", (p) => p.from === "SENDING", false],
     ["SUCCESS recorded, plan not yet applied", "schedule.applyRepayment", () => true, false],
-    ["plan applied, trade not yet marked applied", "ledger.markApplied", () => true, false],
+    ["plan applied, trade not yet marked applied", "ledger.completeStep", (p) => p.step === "APPLY", false],
   ];
 
   it.each(crashPoints)("a crash when %s is repaired without a second debit", async (_name, action, match, stepTakesEffect) => {
@@ -75,10 +75,11 @@ describe("no double debits", () => {
     await runSlot(node);
     expect(crashed).toBe(true);
 
-    // A new process on the same data, the bank unchanged; the sweep runs once the trade is stale.
+    // A new process on the same data, the bank unchanged; the sweep runs once the trade is stale and
+    // its request expired (REQUEST_TTL_SECONDS 120 + the 60 s margin), so a NOT_FOUND is final.
     node = await node.restart();
     calmBanks(node);
-    await node.http("POST", "/api/v1/test-clock", { advanceSeconds: 120 });
+    await node.http("POST", "/api/v1/test-clock", { advanceSeconds: 240 });
     await node.broker.call("deduction-executor.repairNow");
     // The slot's run again (a replay after the crash): nothing may be sent twice.
     await runSlot(node);
@@ -92,6 +93,35 @@ describe("no double debits", () => {
     const trades = (await node.http("GET", `/api/v1/trades?planId=${planId}`)).body.rows;
     expect(trades.filter((t: any) => t.state === "SUCCESS")).toEqual([expect.objectContaining({ applied: true })]);
     expect(trades.filter((t: any) => ["INIT", "SENDING", "UNKNOWN"].includes(t.state))).toHaveLength(0);
+  });
+
+  // Inside the ledger's own action: the outcome is recorded, the flow insert fails (and keeps failing
+  // for the sender and a first sweep). The flow is a pending step of the trade, so the sweep writes it
+  // (the funder's remittance counts it) — once.
+  it("a flow write that fails after SUCCESS was recorded is finished by the sweep, once", async () => {
+    node = await freshNode();
+    const flows = (node.broker.getLocalService("ledger") as any).stores.flows;
+    const insert = flows.insert.bind(flows);
+    let failing = true;
+    flows.insert = async (doc: any) => {
+      if (failing) throw new Error("simulated store failure");
+      return insert(doc);
+    };
+    const bindingId = await bindCard(node);
+    const { planId } = await dueOrder(node, bindingId);
+    await runSlot(node);
+    let [trade] = (await node.http("GET", `/api/v1/trades?planId=${planId}`)).body.rows;
+    expect(trade).toMatchObject({ state: "SUCCESS", applied: true, pending: ["FLOW"] });
+    expect((await node.http("GET", `/api/v1/flows?planId=${planId}`)).body.total).toBe(0);
+    await node.broker.call("deduction-executor.repairNow"); // the store still fails: the step stays pending
+    expect((await node.http("GET", `/api/v1/trades?planId=${planId}`)).body.rows[0].pending).toEqual(["FLOW"]);
+    failing = false;
+    await node.broker.call("deduction-executor.repairNow");
+    [trade] = (await node.http("GET", `/api/v1/trades?planId=${planId}`)).body.rows;
+    expect(trade.pending).toEqual([]);
+    const written = (await node.http("GET", `/api/v1/flows?planId=${planId}`)).body;
+    expect(written.rows).toEqual([expect.objectContaining({ tradeNo: trade.tradeNo, amount: "8884.88", direction: "IN" })]);
+    expect(bankDebits(node, planId).filter((t) => t.moved)).toHaveLength(1);
   });
 
   it("switches to the next channel on a channel-side failure, and stops on a borrower-side one", async () => {
