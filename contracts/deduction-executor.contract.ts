@@ -56,7 +56,43 @@ export interface PayoutNoParams {
 }
 export const payoutNoParams = { $$strict: true, payoutNo: idRule } satisfies ValidationSchema<PayoutNoParams>;
 
-/** A run as stored and shown: progress per partition and totals. */
+/** One node instance's executions of a partition in a run (its attempts and counters, summed). */
+export interface RunExecution {
+  nodeId: string;
+  status: "PENDING" | "RUNNING" | "DONE" | "FAILED" | "SKIPPED";
+  attempts: number;
+  processed: number;
+  counters: Record<string, number>;
+  error?: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+/**
+ * A partition of a run, merged over every node instance that worked on it: DONE once any execution
+ * is DONE (SKIPPED never is), else the latest execution's status; attempts, processed and counters
+ * are the sums over the executions (a re-run counts what it found, e.g. already collected).
+ */
+export interface RunPartition {
+  status: RunExecution["status"];
+  attempts: number;
+  processed: number;
+  counters: Record<string, number>;
+  error?: string;
+  /** The node whose execution decided the status (the first DONE, else the latest). */
+  nodeId?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** By node instance (one per service start). */
+  executions: Record<string, RunExecution>;
+}
+
+/**
+ * A run as stored and shown: one record per run across all nodes (a scheduled slot's run id derives
+ * from the slot: `SLOT-<slot>-<rule>`), progress per partition and totals. DONE only when every
+ * wanted partition is DONE; FAILED once a slot's window is over (`until`) with partitions not done,
+ * or, for a manual run, when every wanted partition ended and some not DONE.
+ */
 export interface RunRecord {
   _id: string;
   runId: string;
@@ -65,11 +101,20 @@ export interface RunRecord {
   slotId?: string;
   scope?: { bizType?: string; funderId?: string; productCode?: string };
   status: "RUNNING" | "DONE" | "FAILED";
-  partitions: Record<string, { status: string; processed: number; counters: Record<string, number>; error?: string; nodeId?: string }>;
+  /** The partitions the run is for (all P unless a manual run named some); absent on old records. */
+  wanted?: number[];
+  /** Slots: the end of the slot's window (business time, ISO): not run after it. */
+  until?: string;
+  partitions: Record<string, RunPartition>;
   totals: Record<string, number>;
   startedAt: string;
   updatedAt: string;
   finishedAt?: string;
-  /** Bumped on every totals update (compare-and-set: progress arrives from several nodes). */
+  /** Bumped on every update (compare-and-set: progress arrives from several nodes). */
   version: number;
 }
+
+export interface RunDoneParams {
+  runId: string;
+}
+export const runDoneParams = { $$strict: true, runId: { type: "string", pattern: "^[A-Za-z0-9_-]{4,64}$" } } satisfies ValidationSchema<RunDoneParams>;

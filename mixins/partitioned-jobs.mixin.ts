@@ -17,11 +17,15 @@
  *       },
  *       retries: 2, retryDelayMs: 250, concurrency: 4,
  *     },
- *     debitSlot: {
- *       schedule: (svc, info) => svc.slotDue(info.now),   // "is it due now", asked every tick
+ *     accrual: {
+ *       schedule: (svc, info) => svc.accrualDue(info.now), // "is it due now", asked every tick (a run per node)
  *       run(partition, ctx) { ... },
  *     },
- *     reminderScan: { run(partition, ctx) { ... } },       // neither: runs only when triggered
+ *     debitSlot: {
+ *       slots: (svc, info) => svc.openSlots(info.now),     // the slots open now, asked every tick:
+ *       run(partition, ctx) { ... },                        // [{ runId: "SLOT-…", until, meta, record }]
+ *     },
+ *     reminderScan: { run(partition, ctx) { ... } },       // none of them: runs only when triggered
  *   }
  *
  * Methods given to the service:
@@ -38,9 +42,30 @@
  *   - a scheduled run is skipped (misfire) while the previous scheduled run of the job is still going;
  *   - one job never runs twice at once on the same partition on this node: a manual run waits for
  *     the partition to be free;
- *   - a partition whose lease was lost before it started is SKIPPED (its new holder runs it);
+ *   - a partition whose lease was lost before it started is SKIPPED in that run (not done: a manual
+ *     run shows it and can be triggered again);
  *   - a failing partition is retried `retries` times with a doubling back-off, then FAILED; the
  *     run's other partitions carry on.
+ *
+ * Slots (`slots:`) — work owed once per slot on every partition, whatever fails ("never missed"):
+ *   - a slot is ONE run across the cluster: its run id comes from the slot (every node reports into
+ *     the same record, kept by the ledger: `jobs.progress`, read back through `ledger.runDone`);
+ *   - on every tick, for every slot still open (listed by `slots` and business time ≤ `until`), the
+ *     node runs it on every partition it holds that is neither done here nor DONE in the record: a
+ *     partition taken over mid-slot, a node restarted within the slot's grace, a lease lost before
+ *     start are all picked up by the next holder; a stale read of the record only causes a re-run,
+ *     which the job must make harmless (it must be idempotent anyway, see below);
+ *   - a failing partition is tried again by a later tick after a doubling back-off (`retryDelayMs`,
+ *     at most `maxRetryDelayMs`; `retries` does not apply) for as long as the slot is open, by
+ *     whoever holds it then — a briefly unavailable data service is waited for, not given up on,
+ *     and a failing partition gives its turn (`concurrency`) to the others between tries;
+ *   - the counters of a try that failed are kept when the job reported them through
+ *     `ctx.progress(counters)` (the try's result replaces them when it returns).
+ * Counters across executions: each node instance's executions of a partition are one contribution
+ * to the record; a partition's counters are the SUM of its contributions (a re-run counts what it
+ * found — already collected, in flight — so event counters such as succeeded or sent stay exact;
+ * workload counters such as processed count the items looked at by each execution); its status is
+ * DONE once any contribution is DONE, otherwise the latest contribution's; SKIPPED is never done.
  *
  * SAFETY NEVER RESTS ON THE LEASES: a paused node may still believe it holds a partition another
  * node has taken, so `run` must be idempotent (unique trade keys, compare-and-set transitions).
@@ -76,6 +101,23 @@ export interface JobContext {
   signal: AbortSignal;
   /** Whether this node still holds the partition's lease (a hint, never a guarantee). */
   stillHeld(): boolean;
+  /**
+   * The counters of this try so far (the object may be kept and updated in place): if the try
+   * throws, they are what it did (a try that returns reports its result instead).
+   */
+  progress(counters: Record<string, number>): void;
+}
+
+/** A slot open now, as `slots` lists it: one run across the cluster. */
+export interface OpenSlot {
+  /** The run id, the same on every node: derived from the slot ([A-Za-z0-9_-], 4..64 characters). */
+  runId: string;
+  /** Business time (epoch ms) after which the slot is not run any more (window end, misfire grace). */
+  until: number;
+  /** Given to `run` as ctx.meta. */
+  meta?: Record<string, unknown>;
+  /** Extra fields of the run record (e.g. slotId, scope). */
+  record?: Record<string, unknown>;
 }
 
 export interface ScheduleInfo {
@@ -92,11 +134,15 @@ export interface JobDefinition {
   immediate?: boolean;
   /** Due when this answers true; asked on every tick (`this` and `service` are the service). */
   schedule?: (service: any, info: ScheduleInfo) => boolean | Promise<boolean>;
+  /** Slots open now, asked on every tick: each is run to completion on every partition (see "Slots"). */
+  slots?: (service: any, info: ScheduleInfo) => OpenSlot[] | Promise<OpenSlot[]>;
   run: (this: any, partition: number, ctx: JobContext) => Promise<JobResult>;
   /** Retries of a failing partition; default 2 (three attempts). */
   retries?: number;
-  /** First back-off, doubled per retry, capped at 10 s; default 250 ms. */
+  /** First back-off, doubled per retry, capped at maxRetryDelayMs; default 250 ms. */
   retryDelayMs?: number;
+  /** Cap of the back-off; default 10 s. */
+  maxRetryDelayMs?: number;
   /** Partitions run in parallel; default 4. */
   concurrency?: number;
 }
@@ -105,6 +151,7 @@ export type JobDefinitions = Record<string, JobDefinition>;
 
 export interface PartitionProgress {
   status: PartitionStatus;
+  /** Tries of the partition by this node instance in this run (all its executions). */
   attempts: number;
   processed: number;
   /** The other numeric counters `run` returned. */
@@ -125,11 +172,13 @@ export interface JobRunTotals {
   counters: Record<string, number>;
 }
 
-/** One run of a job on one node (a broadcast run has one JobRun per node, under the same runId). */
+/** One run of a job on one node (a broadcast run or a slot has one JobRun per node, under the same runId). */
 export interface JobRun {
   runId: string;
   service: string;
   nodeId: string;
+  /** This node's service instance (one per start): the key of its contribution to the run record. */
+  instance: string;
   job: string;
   trigger: JobTrigger;
   meta: Record<string, unknown>;
@@ -140,6 +189,12 @@ export interface JobRun {
   partitions: Record<number, PartitionProgress>;
   /** Partitions asked for that this node does not hold (another node runs them). */
   notHeld: number[];
+  /** Every partition the run is for, cluster-wide (all P unless a manual run named some). */
+  wanted: number[];
+  /** Slots: business time (epoch ms) after which the slot is not run any more. */
+  until?: number;
+  /** Slots: extra fields of the run record. */
+  record?: Record<string, unknown>;
   totals: JobRunTotals;
 }
 
@@ -186,6 +241,31 @@ interface RunState {
   done: Promise<JobRun>;
 }
 
+/** A slot this node knows of: its run (this node's share), and what is done where. */
+interface SlotState {
+  state: RunState;
+  job: string;
+  def: JobDefinition;
+  /** Listed by `slots` at the last tick and not past `until`. */
+  open: boolean;
+  /** Partitions executing on this node now. */
+  active: Set<number>;
+  /** Partitions this node instance finished DONE. */
+  localDone: Set<number>;
+  /** Partitions the run record shows DONE (last read). */
+  recordDone: Set<number>;
+  /** Whether the record shows every partition done here (else progress is sent again). */
+  confirmed: boolean;
+  /** Failed tries per partition, and when (wall clock) it may be tried again: the back-off. */
+  failures: Map<number, number>;
+  retryAt: Map<number, number>;
+  finish: (run: JobRun) => void;
+}
+
+/** Where run records are kept and read back (the ledger; see services/ledger.service.ts). */
+const RUN_BOOK = "ledger";
+const RUN_BOOK_TIMEOUT_MS = 5000;
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(done, ms);
@@ -199,6 +279,15 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Numeric, finite counters of a result, `processed` apart. */
+function countersOf(result: Record<string, unknown> | undefined): { processed: number; counters: Record<string, number> } {
+  const counters: Record<string, number> = {};
+  for (const [k, v] of Object.entries(result ?? {})) {
+    if (k !== "processed" && typeof v === "number" && Number.isFinite(v)) counters[k] = v;
+  }
+  return { processed: Number(result?.processed) || 0, counters };
 }
 
 let embeddedNamespaces = 0;
@@ -216,6 +305,12 @@ class JobRunner {
   private readonly lastRunOf = new Map<string, string>();
   private readonly abort = new AbortController();
   private readonly runWaiters = new Map<string, Array<(run: JobRun) => void>>();
+  /** runId → the slot's state on this node. */
+  private readonly slots = new Map<string, SlotState>();
+  /** job → executions of its slots running now (bounded by the job's concurrency). */
+  private readonly slotSlots = new Map<string, { busy: number; waiting: Array<() => void> }>();
+  /** One per service start: the key of this instance's contributions to run records. */
+  readonly instance = "i" + crypto.randomBytes(6).toString("hex");
   private ticking = false;
   private stopping = false;
 
@@ -237,6 +332,10 @@ class JobRunner {
     return clock && typeof clock.now === "function" ? clock.now() : new Date();
   }
 
+  private all(): number[] {
+    return Array.from({ length: this.partitions }, (_, i) => i);
+  }
+
   /** Check which jobs are due and start them. */
   async tick(): Promise<void> {
     if (this.ticking || this.stopping) return;
@@ -244,6 +343,10 @@ class JobRunner {
     try {
       for (const [name, def] of Object.entries(this.jobs)) {
         if (this.stopping) return;
+        if (def.slots) {
+          await this.tickSlots(name, def);
+          continue;
+        }
         if (this.scheduledActive.has(name)) continue; // misfire: the previous scheduled run is still going
         let due = false;
         if (def.everyMs !== undefined) {
@@ -253,10 +356,7 @@ class JobRunner {
             this.nextDue.set(name, Date.now() + def.everyMs);
           }
         } else if (def.schedule) {
-          // Time-of-day jobs ask the business clock: not before it is synced from the clock service
-          // (a node starting on the system clock would run a test-clock deployment's slots on the real date).
-          const clock = this.service.clock;
-          if (clock && this.service.clockSynced !== true) continue;
+          if (!this.businessClockReady()) continue;
           try {
             const lastId = this.lastRunOf.get(name);
             const lastRun = lastId ? this.runs.get(lastId)?.run : undefined;
@@ -272,8 +372,43 @@ class JobRunner {
     }
   }
 
+  /**
+   * Time-of-day jobs ask the business clock: not before it is synced from the clock service (a node
+   * starting on the system clock would run a test-clock deployment's slots on the real date).
+   */
+  private businessClockReady(): boolean {
+    return !this.service.clock || this.service.clockSynced === true;
+  }
+
   trigger(name: string, opts: TriggerOptions = {}): string {
     return this.start(name, "MANUAL", opts);
+  }
+
+  private newRun(runId: string, name: string, trigger: JobTrigger, meta: Record<string, unknown>, wanted: number[]): JobRun {
+    return {
+      runId,
+      service: this.service.fullName,
+      nodeId: this.leases.nodeId,
+      instance: this.instance,
+      job: name,
+      trigger,
+      meta,
+      status: "RUNNING",
+      startedAt: new Date().toISOString(),
+      partitions: {},
+      notHeld: [],
+      wanted,
+      totals: { partitions: 0, pending: 0, running: 0, done: 0, failed: 0, skipped: 0, processed: 0, counters: {} },
+    };
+  }
+
+  /** A new PENDING entry of a run's partition. */
+  private addPartition(run: JobRun, partition: number): PartitionProgress {
+    const entry: PartitionProgress = { status: "PENDING", attempts: 0, processed: 0, counters: {} };
+    run.partitions[partition] = entry;
+    run.totals.partitions++;
+    run.totals.pending++;
+    return entry;
   }
 
   private start(name: string, trigger: JobTrigger, opts: TriggerOptions): string {
@@ -289,21 +424,11 @@ class JobRunner {
     const runId = opts.runId ?? crypto.randomUUID();
     if (this.runs.has(runId)) return runId; // a duplicate delivery of a broadcast trigger
     const held = this.leases.held();
-    const wanted = opts.partitions ? [...new Set(opts.partitions)].sort((a, b) => a - b) : held;
+    const wanted = opts.partitions ? [...new Set(opts.partitions)].sort((a, b) => a - b) : this.all();
     const mine = wanted.filter((p) => held.includes(p));
-    const run: JobRun = {
-      runId,
-      service: this.service.fullName,
-      nodeId: this.leases.nodeId,
-      job: name,
-      trigger,
-      meta: opts.meta ?? {},
-      status: "RUNNING",
-      startedAt: new Date().toISOString(),
-      partitions: Object.fromEntries(mine.map((p) => [p, { status: "PENDING", attempts: 0, processed: 0, counters: {} } as PartitionProgress])),
-      notHeld: wanted.filter((p) => !held.includes(p)),
-      totals: { partitions: mine.length, pending: mine.length, running: 0, done: 0, failed: 0, skipped: 0, processed: 0, counters: {} },
-    };
+    const run = this.newRun(runId, name, trigger, opts.meta ?? {}, wanted);
+    for (const p of mine) this.addPartition(run, p);
+    run.notHeld = wanted.filter((p) => !held.includes(p));
     const state: RunState = { run, lastEmit: 0, done: Promise.resolve(run) };
     this.runs.set(runId, state);
     this.lastRunOf.set(name, runId);
@@ -314,9 +439,13 @@ class JobRunner {
       if (trigger === "SCHEDULE") this.scheduledActive.delete(name);
     });
     state.done.catch(() => {});
+    this.resolveWaiters(runId, state);
+    return runId;
+  }
+
+  private resolveWaiters(runId: string, state: RunState): void {
     for (const resolve of this.runWaiters.get(runId) ?? []) void state.done.then(resolve);
     this.runWaiters.delete(runId);
-    return runId;
   }
 
   private async execute(state: RunState, def: JobDefinition, partitions: number[]): Promise<JobRun> {
@@ -324,19 +453,24 @@ class JobRunner {
     const workers = Math.max(1, Math.min(def.concurrency ?? 4, queue.length));
     await Promise.all(
       Array.from({ length: workers }, async () => {
-        for (let p = queue.shift(); p !== undefined; p = queue.shift()) await this.runPartitionExclusive(state, def, p);
+        for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
+          await this.exclusive(state.run.job, p, () => this.runPartition(state, def, p));
+        }
       }),
     );
-    const run = state.run;
-    run.status = run.totals.failed > 0 ? "FAILED" : "DONE";
-    run.finishedAt = new Date().toISOString();
+    this.finishRun(state, state.run.totals.failed > 0 || state.run.totals.skipped > 0 ? "FAILED" : "DONE");
+    return state.run;
+  }
+
+  private finishRun(state: RunState, status: JobRunStatus): void {
+    state.run.status = status;
+    state.run.finishedAt = new Date().toISOString();
     this.emitProgress(state, true);
-    return run;
   }
 
   /** One job at a time per partition on this node: wait for the previous run's turn to end. */
-  private async runPartitionExclusive(state: RunState, def: JobDefinition, partition: number): Promise<void> {
-    const key = `${state.run.job}:${partition}`;
+  private async exclusive(job: string, partition: number, body: () => Promise<void>): Promise<void> {
+    const key = `${job}:${partition}`;
     const previous = this.partitionChains.get(key) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((r) => (release = r));
@@ -344,26 +478,37 @@ class JobRunner {
     this.partitionChains.set(key, tail);
     try {
       await previous;
-      await this.runPartition(state, def, partition);
+      await body();
     } finally {
       release();
       if (this.partitionChains.get(key) === tail) this.partitionChains.delete(key);
     }
   }
 
-  private async runPartition(state: RunState, def: JobDefinition, partition: number): Promise<void> {
-    const run = state.run;
-    const entry = run.partitions[partition];
-    const maxAttempts = 1 + Math.max(0, def.retries ?? 2);
-    const baseDelay = def.retryDelayMs ?? 250;
+  private runPartition(state: RunState, def: JobDefinition, partition: number): Promise<void> {
+    const entry = state.run.partitions[partition];
     if (this.stopping || !this.leases.holds(partition)) {
       this.settle(state, entry, "SKIPPED", this.stopping ? "node stopping" : "partition lease lost before start");
-      return;
+      return Promise.resolve();
     }
+    return this.tries(state, def, partition, 1 + Math.max(0, def.retries ?? 2));
+  }
+
+  /**
+   * Run a partition: up to `maxTries` tries with a doubling back-off while the lease is held and the
+   * node is not stopping. Ends DONE or FAILED. Returns once settled.
+   */
+  private async tries(state: RunState, def: JobDefinition, partition: number, maxTries: number): Promise<void> {
+    const run = state.run;
+    const entry = run.partitions[partition];
+    const baseDelay = def.retryDelayMs ?? 250;
+    const maxDelay = def.maxRetryDelayMs ?? 10_000;
     this.move(state, entry, "RUNNING");
     entry.startedAt = new Date().toISOString();
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      entry.attempts = attempt;
+    delete entry.finishedAt;
+    for (let attempt = 1; attempt <= maxTries; attempt++) {
+      entry.attempts++;
+      let partial: Record<string, number> | undefined;
       const ctx: JobContext = {
         runId: run.runId,
         job: run.job,
@@ -375,29 +520,42 @@ class JobRunner {
         now: this.now(),
         signal: this.abort.signal,
         stillHeld: () => this.leases.holds(partition),
+        progress: (counters) => {
+          partial = counters;
+        },
       };
       try {
         const result = await def.run.call(this.service, partition, ctx);
-        entry.processed += Number(result?.processed) || 0;
-        for (const [k, v] of Object.entries(result ?? {})) {
-          if (k !== "processed" && typeof v === "number" && Number.isFinite(v)) entry.counters[k] = (entry.counters[k] ?? 0) + v;
-        }
+        this.count(state, entry, result);
         delete entry.error;
         this.settle(state, entry, "DONE");
         return;
       } catch (err) {
+        if (partial) this.count(state, entry, partial);
         entry.error = errorMessage(err);
-        const last = attempt === maxAttempts || this.stopping || !this.leases.holds(partition);
+        const last = attempt === maxTries || this.stopping || !this.leases.holds(partition);
         this.service.logger.warn(
-          `Job ${run.job} run ${run.runId} partition ${partition} attempt ${attempt}/${maxAttempts} failed: ${entry.error}` + (last ? "" : "; retrying"),
+          `Job ${run.job} run ${run.runId} partition ${partition} attempt ${attempt}/${maxTries} failed: ${entry.error}` + (last ? "" : "; retrying"),
         );
         if (last) break;
         this.emitProgress(state, false);
-        await sleep(Math.min(baseDelay * 2 ** (attempt - 1), 10_000), this.abort.signal);
+        await sleep(Math.min(baseDelay * 2 ** Math.min(attempt - 1, 30), maxDelay), this.abort.signal);
         if (this.stopping || !this.leases.holds(partition)) break;
       }
     }
     this.settle(state, entry, "FAILED", entry.error);
+  }
+
+  /** Add what a try reported to its partition and to the run's totals. */
+  private count(state: RunState, entry: PartitionProgress, result: Record<string, unknown> | undefined): void {
+    const { processed, counters } = countersOf(result);
+    const totals = state.run.totals;
+    entry.processed += processed;
+    totals.processed += processed;
+    for (const [k, v] of Object.entries(counters)) {
+      entry.counters[k] = (entry.counters[k] ?? 0) + v;
+      totals.counters[k] = (totals.counters[k] ?? 0) + v;
+    }
   }
 
   private move(state: RunState, entry: PartitionProgress, to: PartitionStatus): void {
@@ -412,11 +570,157 @@ class JobRunner {
     this.move(state, entry, to);
     entry.finishedAt = new Date().toISOString();
     if (error !== undefined) entry.error = error;
-    const totals = state.run.totals;
-    totals.processed += entry.processed;
-    for (const [k, v] of Object.entries(entry.counters)) totals.counters[k] = (totals.counters[k] ?? 0) + v;
     this.emitProgress(state, false);
   }
+
+  // ---- slots ------------------------------------------------------------------------------
+
+  /** Ask which slots of a job are open, open new ones, close the others, and work on each. */
+  private async tickSlots(name: string, def: JobDefinition): Promise<void> {
+    if (!this.businessClockReady()) return;
+    let listed: OpenSlot[];
+    const now = this.now();
+    try {
+      const lastId = this.lastRunOf.get(name);
+      listed = (await def.slots!.call(this.service, this.service, { job: name, now, lastRun: lastId ? this.runs.get(lastId)?.run : undefined })) ?? [];
+    } catch (err) {
+      this.service.logger.warn(`Job ${name}: slot check failed: ${errorMessage(err)}`);
+      return; // nothing closes on a failed check: the slots known stay as they were until the next tick
+    }
+    const nowMs = now.getTime();
+    const open = new Set<string>();
+    for (const slot of listed) {
+      if (!(slot.until >= nowMs) || this.stopping) continue;
+      open.add(slot.runId);
+      if (!this.slots.has(slot.runId)) this.openSlot(name, def, slot);
+      else this.slots.get(slot.runId)!.state.run.until = slot.until;
+    }
+    for (const slot of [...this.slots.values()].filter((s) => s.job === name)) {
+      slot.open = open.has(slot.state.run.runId) && !this.stopping;
+      if (!slot.open) this.closeSlot(slot);
+    }
+    await Promise.all([...this.slots.values()].filter((s) => s.job === name && s.open).map((s) => this.advanceSlot(s)));
+  }
+
+  private openSlot(name: string, def: JobDefinition, slot: OpenSlot): void {
+    const run = this.newRun(slot.runId, name, "SCHEDULE", slot.meta ?? {}, this.all());
+    run.until = slot.until;
+    if (slot.record) run.record = slot.record;
+    run.notHeld = this.all();
+    let finish!: (run: JobRun) => void;
+    const state: RunState = { run, lastEmit: 0, done: new Promise<JobRun>((r) => (finish = r)) };
+    this.runs.set(run.runId, state);
+    this.lastRunOf.set(name, run.runId);
+    this.slots.set(run.runId, { state, job: name, def, open: true, active: new Set(), localDone: new Set(), recordDone: new Set(), confirmed: true, failures: new Map(), retryAt: new Map(), finish });
+    this.prune();
+    this.resolveWaiters(run.runId, state);
+  }
+
+  /** A slot that is no longer open: nothing new starts; its run ends once what runs has settled. */
+  private closeSlot(slot: SlotState): void {
+    this.slots.delete(slot.state.run.runId);
+    const end = () => {
+      if (slot.active.size > 0) return void setTimeout(end, 50).unref();
+      const run = slot.state.run;
+      this.finishRun(slot.state, run.totals.failed > 0 || run.totals.running > 0 ? "FAILED" : "DONE");
+      slot.finish(run);
+    };
+    end();
+  }
+
+  /** Whether a slot is still open by business time (its listing is checked on ticks). */
+  private slotOpen(slot: SlotState): boolean {
+    return slot.open && !this.stopping && this.now().getTime() <= (slot.state.run.until ?? Infinity);
+  }
+
+  /**
+   * Run the slot on every partition held here that is not done here nor DONE in the record; read
+   * the record only when there is something to decide (a candidate, or progress not yet confirmed).
+   */
+  private async advanceSlot(slot: SlotState): Promise<void> {
+    const run = slot.state.run;
+    const now = Date.now();
+    const pick = () =>
+      this.leases
+        .held()
+        .filter((p) => this.leases.holds(p) && !slot.active.has(p) && !slot.localDone.has(p) && !slot.recordDone.has(p) && (slot.retryAt.get(p) ?? 0) <= now);
+    let candidates = pick();
+    if (candidates.length > 0 || !slot.confirmed) {
+      const done = await this.recordDone(run.runId);
+      if (done) {
+        for (const p of done) slot.recordDone.add(p);
+        const missing = [...slot.localDone].filter((p) => !slot.recordDone.has(p));
+        slot.confirmed = missing.length === 0;
+        // Progress lost on the way (the ledger was away): send this node's share again, at most
+        // once per two progress periods (what was sent last may simply not be saved yet).
+        const quiet = Date.now() - slot.state.lastEmit > 2 * this.opts.progressEveryMs;
+        if (!slot.confirmed && slot.active.size === 0 && !slot.state.emitTimer && quiet) this.emitProgress(slot.state, true);
+      }
+      candidates = pick();
+    }
+    run.notHeld = run.wanted.filter((p) => !(p in run.partitions) && !slot.recordDone.has(p));
+    if (!slot.open || this.stopping) return;
+    for (const p of candidates) void this.runSlotPartition(slot, p);
+  }
+
+  /** The partitions a run's record shows DONE, or null when the record cannot be read now. */
+  private async recordDone(runId: string): Promise<number[] | null> {
+    try {
+      const res: { done: number[] } | null = await this.service.broker.call(`${RUN_BOOK}.runDone`, { runId }, { timeout: RUN_BOOK_TIMEOUT_MS });
+      return res?.done ?? [];
+    } catch (err) {
+      this.service.logger.debug?.(`Run ${runId}: record not readable now (${errorMessage(err)}); running what is not done here`);
+      return null;
+    }
+  }
+
+  private async runSlotPartition(slot: SlotState, partition: number): Promise<void> {
+    const { state, def } = slot;
+    slot.active.add(partition);
+    try {
+      await this.withSlotTurn(slot.job, def, () =>
+        this.exclusive(state.run.job, partition, async () => {
+          // Checked again at the turn: the lease may have moved, or the slot closed, while waiting.
+          if (!this.slotOpen(slot) || !this.leases.holds(partition) || slot.recordDone.has(partition)) return;
+          if (!state.run.partitions[partition]) this.addPartition(state.run, partition);
+          // One try per turn: a failed partition gives its turn back and waits its back-off, so a
+          // service away for a while holds up no other partition, and is waited for while the slot lasts.
+          await this.tries(state, def, partition, 1);
+          if (state.run.partitions[partition].status === "DONE") {
+            slot.localDone.add(partition);
+            slot.confirmed = false;
+            slot.retryAt.delete(partition);
+          } else {
+            const n = (slot.failures.get(partition) ?? 0) + 1;
+            slot.failures.set(partition, n);
+            slot.retryAt.set(partition, Date.now() + Math.min((def.retryDelayMs ?? 250) * 2 ** Math.min(n - 1, 30), def.maxRetryDelayMs ?? 10_000));
+          }
+        }),
+      );
+    } catch (err) {
+      this.service.logger.warn(`Job ${state.run.job} run ${state.run.runId} partition ${partition}: ${errorMessage(err)}`);
+    } finally {
+      slot.active.delete(partition);
+    }
+  }
+
+  /** At most `concurrency` slot executions of a job at once on this node. */
+  private async withSlotTurn(job: string, def: JobDefinition, body: () => Promise<void>): Promise<void> {
+    let gate = this.slotSlots.get(job);
+    if (!gate) this.slotSlots.set(job, (gate = { busy: 0, waiting: [] }));
+    const limit = Math.max(1, def.concurrency ?? 4);
+    if (gate.busy >= limit) await new Promise<void>((r) => gate!.waiting.push(r));
+    else gate.busy++;
+    try {
+      await body();
+    } finally {
+      const next = gate.waiting.shift();
+      if (next) next();
+      else gate.busy--;
+    }
+  }
+
+  // ---- progress ---------------------------------------------------------------------------
 
   /** Emit `jobs.progress`: at once when forced (first, last) or when the period has passed, else once at its end. */
   private emitProgress(state: RunState, force: boolean): void {
@@ -480,6 +784,10 @@ class JobRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     this.abort.abort();
+    for (const slot of [...this.slots.values()]) {
+      slot.open = false;
+      this.closeSlot(slot);
+    }
     const running = [...this.runs.values()].filter((s) => !s.run.finishedAt).map((s) => s.done.catch(() => undefined));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -556,7 +864,8 @@ export function PartitionedJobs(cfg: PartitionedJobsConfig, opts: PartitionedJob
         }
         const runId = `${opts.prefix}-${crypto.randomBytes(8).toString("hex")}`;
         const startedAt = this.clock?.iso ? this.clock.iso() : new Date().toISOString();
-        const record = await this.broker.call("ledger.openRun", { runId, job: name, trigger: "MANUAL", startedAt, ...(opts.record ?? {}) });
+        const wanted = opts.partitions ? [...new Set(opts.partitions)].sort((a, b) => a - b) : Array.from({ length: cfg.partitions }, (_, i) => i);
+        const record = await this.broker.call(`${RUN_BOOK}.openRun`, { runId, job: name, trigger: "MANUAL", startedAt, wanted, ...(opts.record ?? {}) });
         await this.broadcastJob(name, { runId, partitions: opts.partitions, meta: opts.meta });
         return record;
       },
@@ -594,7 +903,9 @@ export function PartitionedJobs(cfg: PartitionedJobsConfig, opts: PartitionedJob
       const jobs: JobDefinitions = this.schema.jobs ?? {};
       for (const [name, def] of Object.entries(jobs)) {
         if (typeof def?.run !== "function") throw new Error(`Job ${name} of service ${this.name} has no run function`);
-        if (def.everyMs !== undefined && def.schedule) throw new Error(`Job ${name} of service ${this.name}: give everyMs or schedule, not both`);
+        if ([def.everyMs !== undefined, !!def.schedule, !!def.slots].filter(Boolean).length > 1) {
+          throw new Error(`Job ${name} of service ${this.name}: give at most one of everyMs, schedule and slots`);
+        }
         if (def.everyMs !== undefined && !(def.everyMs > 0)) throw new Error(`Job ${name} of service ${this.name}: everyMs must be positive`);
       }
       const nodeId = cfg.nodeId ?? this.broker.nodeID;
@@ -626,6 +937,10 @@ export function PartitionedJobs(cfg: PartitionedJobsConfig, opts: PartitionedJob
         this.logger.warn(`${this.fullName}: a transporter is set but REDIS_URL is not — every node will run every partition (safe, but wasteful)`);
       }
       await this.partitionLeases.start();
+      // Partitions taken over (a node died, a lease came back) are worked on at once, not a tick later.
+      this.partitionLeases.on("change", (_held: number[], change: { acquired: number[] }) => {
+        if (change.acquired.length > 0) this.jobRunner.tick().catch(() => {});
+      });
       this.jobTimer = setInterval(() => {
         this.jobRunner.tick().catch((err: unknown) => this.logger.warn(`Job scheduler tick failed: ${errorMessage(err)}`));
       }, tickMs);

@@ -14,10 +14,10 @@ import type { Context, ServiceSchema } from "moleculer";
 import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
-import { dueSlot, slotIdOf, type DebitTimePoints } from "../domain/slots";
+import { dueSlot, slotIdOf, slotInstant, type DebitTimePoints } from "../domain/slots";
 import type { BreakerEvent } from "../domain/sliding-window";
 import { createChannelHealth } from "../mixins/channel-health";
-import { partitionOf } from "../domain/partition";
+import { fnv1a32, partitionOf } from "../domain/partition";
 import {
   debitPlan,
   payout,
@@ -40,11 +40,19 @@ import {
 import { ClockMixin } from "../mixins/clock.mixin";
 import { RulesCacheMixin } from "../mixins/rules-cache.mixin";
 import { ChannelsMixin } from "../mixins/channels.mixin";
-import { PartitionedJobs, type JobContext } from "../mixins/partitioned-jobs.mixin";
+import { PartitionedJobs, type JobContext, type OpenSlot } from "../mixins/partitioned-jobs.mixin";
 
 const REPAIR_EVERY_MS = 15_000;
 const PAGE = 500;
 const PLAN_CONCURRENCY = 8;
+
+/** A slot's run id, the same on every node: `SLOT-<yyyymmddThhmm>-<rule id>` (the rule id hashed when it would not fit). */
+export function slotRunId(slotId: string, ruleId: string): string {
+  const slot = slotId.replace(/[-:]/g, "");
+  const rule = ruleId.replace(/[^A-Za-z0-9_-]/g, "_");
+  const id = `SLOT-${slot}-${rule}`;
+  return id.length <= 64 && rule === ruleId ? id : `SLOT-${slot}-h${fnv1a32(ruleId).toString(36)}`;
+}
 
 const RESULT_COUNTER: Record<DebitReport["result"], string> = {
   SUCCEEDED: "succeeded",
@@ -76,9 +84,14 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
     dependencies: ["ledger", "schedule", "sign-bind", "rules"],
     settings: { rest: "/" },
     jobs: {
+      // One run per (rule, slot) across all nodes (run id SLOT-<slot>-<rule>): every tick while the
+      // slot is open, each node runs it on the partitions it holds that are not DONE yet; a failing
+      // partition (schedule or ledger unavailable) is retried with back-off until the slot closes.
       debitSlot: {
-        schedule: (svc: any, info: { now: Date }) => svc.newSlotDue(info.now.getTime()),
+        slots: (svc: any, info: { now: Date }) => svc.openSlots(info.now.getTime()),
         retries: 2,
+        retryDelayMs: 500,
+        maxRetryDelayMs: 5000,
         concurrency: 8,
         async run(this: any, partition: number, ctx: JobContext) {
           return this.runDebitPartition(partition, ctx);
@@ -161,49 +174,74 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
       },
     },
     methods: {
-      /** Any DEBIT_TIME_POINTS rule with a slot due now that this node has not started yet. */
-      async newSlotDue(this: any, nowMs: number): Promise<boolean> {
-        if (!this.timePointRules || nowMs - this.timePointRulesAt > 30_000) {
+      /**
+       * The debit slots open now: for each enabled DEBIT_TIME_POINTS rule, its due slot (within the
+       * misfire grace and the window), open until the grace or the window ends. The run id derives
+       * from the slot and the rule, so every node works on the same run.
+       */
+      async openSlots(this: any, nowMs: number): Promise<OpenSlot[]> {
+        if (!this.timePointRules || nowMs - this.timePointRulesAt > 30_000 || nowMs < this.timePointRulesAt) {
           const page: any = await this.broker.call("rules.list", { kind: "DEBIT_TIME_POINTS", pageSize: 500 });
           this.timePointRules = page.rows.filter((r: any) => r.enabled);
           this.timePointRulesAt = nowMs;
         }
-        let due = false;
+        const open: OpenSlot[] = [];
         for (const rule of this.timePointRules) {
-          const slot = dueSlot(rule.content as DebitTimePoints, nowMs, cfg.timeZone);
-          if (slot && !this.slotsStarted.has(`${rule.id}|${slot.slotId}`)) {
-            this.slotsStarted.add(`${rule.id}|${slot.slotId}`);
-            due = true;
+          const content = rule.content as DebitTimePoints;
+          const slot = dueSlot(content, nowMs, cfg.timeZone);
+          if (!slot) continue;
+          let until = slot.scheduledAt + content.misfireGraceMinutes * 60_000;
+          if (content.window) {
+            const windowEnd = slotInstant(slot.date, content.window.end, cfg.timeZone) + 59_999; // the end minute is inside
+            if (windowEnd >= slot.scheduledAt) until = Math.min(until, windowEnd);
           }
+          open.push({ runId: slotRunId(slot.slotId, rule.id), until, meta: { slotId: slot.slotId, ruleId: rule.id }, record: { slotId: slot.slotId } });
         }
-        if (this.slotsStarted.size > 10_000) this.slotsStarted.clear();
-        return due;
+        return open;
       },
       async channelSettings(this: any, scope: { bizType?: string; funderId?: string; productCode?: string }): Promise<ChannelSettingsContent> {
         const rule = await this.resolveRule("CHANNEL_SETTINGS", scope, this.clock.today());
         if (!rule) throw new DomainError("NO_CHANNEL", "No CHANNEL_SETTINGS rule applies", { scope });
         return rule.content as ChannelSettingsContent;
       },
+      /**
+       * Debit the due plans of one partition. A slot's run (meta.ruleId) takes only the plans its rule
+       * applies to. The counters so far are given to ctx.progress, so a try that fails (a service
+       * away, the lease lost) still counts what it did; it stops early when the lease has moved.
+       */
       async runDebitPartition(this: any, partition: number, ctx: JobContext) {
         const today = this.clock.today();
-        const meta = ctx.meta as { slotId?: string; scope?: Record<string, string> };
+        const meta = ctx.meta as { slotId?: string; ruleId?: string; scope?: Record<string, string> };
         const counters: Record<string, number> = { due: 0, sent: 0, succeeded: 0, failed: 0, unknown: 0, inFlight: 0, alreadyCollected: 0, noBinding: 0, noChannel: 0, stopped: 0, notInSlot: 0 };
+        const report = () => ({ processed: counters.due, ...counters });
+        ctx.progress?.(counters);
         let after: string | undefined;
         for (;;) {
+          if (!ctx.stillHeld()) throw new Error("partition lease lost: the next holder goes on");
           const items: DueItem[] = await this.broker.call("schedule.dueWork", { partition, asOf: today, limit: PAGE, ...(after ? { afterPlanId: after } : {}) });
           // Plans are independent: a few at a time per partition keeps the store busy while a call waits.
           let next = 0;
           const worker = async () => {
-            while (next < items.length && !ctx.signal.aborted) {
+            while (next < items.length && !ctx.signal.aborted && ctx.stillHeld()) {
               const item = items[next++];
+              if (meta.ruleId) {
+                const rule = await this.resolveRule("DEBIT_TIME_POINTS", { bizType: item.bizType, funderId: item.funderId, productCode: item.productCode }, today);
+                if (rule?.id !== meta.ruleId) {
+                  counters.notInSlot++; // another rule's plan: its own slot debits it
+                  continue;
+                }
+              }
               await this.debitItem(item, ctx, meta, today, counters);
+              ctx.progress?.(report());
             }
           };
           await Promise.all(Array.from({ length: PLAN_CONCURRENCY }, worker));
+          if (ctx.signal.aborted) throw new Error("node stopping");
+          if (next < items.length) throw new Error("partition lease lost: the next holder goes on");
           if (items.length < PAGE) break;
           after = items[items.length - 1].planId;
         }
-        return { processed: counters.due, ...counters };
+        return report();
       },
       async debitItem(this: any, item: DueItem, ctx: JobContext, meta: { slotId?: string; scope?: Record<string, string> }, today: string, counters: Record<string, number>) {
         if (meta.scope && Object.entries(meta.scope).some(([k, v]) => (item as any)[k] !== v)) return;
@@ -328,7 +366,6 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
       this.attemptCounts = new Map();
       this.agreementCache = new Map();
       this.flowPorts = this.ports();
-      this.slotsStarted = new Set();
       this.timePointRules = null;
       this.timePointRulesAt = 0;
     },

@@ -50,7 +50,17 @@ import {
 } from "../contracts/ledger.contract";
 import { findPage, StoreMixin } from "../mixins/store.mixin";
 import type { JobRun } from "../mixins/partitioned-jobs.mixin";
-import { listRunsParams, runIdParams, type ListRunsParams, type RunIdParams, type RunRecord } from "../contracts/deduction-executor.contract";
+import {
+  listRunsParams,
+  runDoneParams,
+  runIdParams,
+  type ListRunsParams,
+  type RunDoneParams,
+  type RunExecution,
+  type RunIdParams,
+  type RunPartition,
+  type RunRecord,
+} from "../contracts/deduction-executor.contract";
 import { ClockMixin } from "../mixins/clock.mixin";
 
 export type TradeView = Omit<Trade, "_id" | "openKey">;
@@ -64,17 +74,92 @@ export function tradeView(t: Trade): TradeView {
 
 const EVENT_OF: Partial<Record<TradeState, string>> = { SUCCESS: "trade.succeeded", FAILED: "trade.failed", UNKNOWN: "trade.unknown" };
 
-/** A run's totals: partition states, plus every counter summed over the partitions. */
-export function runTotals(partitions: RunRecord["partitions"]): Record<string, number> {
-  const totals: Record<string, number> = { partitions: 0, partitionsDone: 0, partitionsFailed: 0, partitionsRunning: 0 };
-  for (const prog of Object.values(partitions)) {
-    totals.partitions++;
-    if (prog.status === "DONE" || prog.status === "SKIPPED") totals.partitionsDone++;
+/**
+ * A run's totals over its wanted partitions: how many are DONE, FAILED, SKIPPED, and still to end
+ * (`partitionsRunning`: running, pending or not started by any node — `partitionsNotStarted` of
+ * them), the attempts, plus `processed` and every counter summed over the partitions. SKIPPED is
+ * not done.
+ */
+export function runTotals(partitions: RunRecord["partitions"], wanted?: number[]): Record<string, number> {
+  const keys = wanted ? wanted.map(String) : Object.keys(partitions);
+  const totals: Record<string, number> = { partitions: keys.length, partitionsDone: 0, partitionsFailed: 0, partitionsSkipped: 0, partitionsRunning: 0, partitionsNotStarted: 0, attempts: 0, processed: 0 };
+  for (const key of keys) {
+    const prog = partitions[key];
+    if (!prog) {
+      totals.partitionsNotStarted++;
+      totals.partitionsRunning++;
+    } else if (prog.status === "DONE") totals.partitionsDone++;
     else if (prog.status === "FAILED") totals.partitionsFailed++;
+    else if (prog.status === "SKIPPED") totals.partitionsSkipped++;
     else totals.partitionsRunning++;
+  }
+  for (const prog of Object.values(partitions)) {
+    totals.attempts += prog.attempts ?? 0;
+    totals.processed += prog.processed ?? 0;
     for (const [k, v] of Object.entries(prog.counters ?? {})) totals[k] = (totals[k] ?? 0) + v;
   }
   return totals;
+}
+
+/** A partition merged over its executions (the rule is on RunPartition in the contract). */
+export function mergedPartition(executions: Record<string, RunExecution>): RunPartition {
+  const list = Object.values(executions);
+  const at = (e: RunExecution) => e.finishedAt ?? e.startedAt ?? "";
+  const done = list.filter((e) => e.status === "DONE").sort((x, y) => at(x).localeCompare(at(y)));
+  const latest = [...list].sort((x, y) => at(y).localeCompare(at(x)))[0];
+  const lead = done[0] ?? latest;
+  const counters: Record<string, number> = {};
+  let attempts = 0;
+  let processed = 0;
+  for (const e of list) {
+    attempts += e.attempts ?? 0;
+    processed += e.processed ?? 0;
+    for (const [k, v] of Object.entries(e.counters ?? {})) counters[k] = (counters[k] ?? 0) + v;
+  }
+  const started = list.map((e) => e.startedAt).filter((x): x is string => !!x).sort()[0];
+  return {
+    status: done.length ? "DONE" : (latest?.status ?? "PENDING"),
+    attempts,
+    processed,
+    counters,
+    ...(!done.length && latest?.error ? { error: latest.error } : {}),
+    ...(lead ? { nodeId: lead.nodeId } : {}),
+    ...(started ? { startedAt: started } : {}),
+    ...(lead?.finishedAt && lead.status !== "RUNNING" ? { finishedAt: lead.finishedAt } : {}),
+    executions,
+  };
+}
+
+/** The partitions of a run after one node instance's report (`key`: that instance; its entries replace its earlier ones). */
+export function mergeRunProgress(partitions: RunRecord["partitions"], run: JobRun, key: string): RunRecord["partitions"] {
+  const out: RunRecord["partitions"] = { ...partitions };
+  for (const [p, prog] of Object.entries(run.partitions)) {
+    const prev = out[p];
+    // A record written before executions were kept: its partition counts as one execution.
+    const executions = prev?.executions ?? (prev ? { earlier: { nodeId: prev.nodeId ?? "?", status: prev.status, attempts: prev.attempts ?? 0, processed: prev.processed ?? 0, counters: prev.counters ?? {} } } : {});
+    const mine: RunExecution = {
+      nodeId: run.nodeId,
+      status: prog.status,
+      attempts: prog.attempts,
+      processed: prog.processed,
+      counters: prog.counters ?? {},
+      ...(prog.error ? { error: prog.error } : {}),
+      ...(prog.startedAt ? { startedAt: prog.startedAt } : {}),
+      ...(prog.finishedAt ? { finishedAt: prog.finishedAt } : {}),
+    };
+    out[p] = mergedPartition({ ...executions, [key]: mine });
+  }
+  return out;
+}
+
+/**
+ * A run's status: DONE when every wanted partition is DONE; for a slot (`until`), FAILED once its
+ * window is over, else RUNNING; for a manual run, FAILED when every wanted partition has ended.
+ */
+export function runStatus(totals: Record<string, number>, untilMs: number | undefined, nowMs: number): RunRecord["status"] {
+  if (totals.partitions > 0 && totals.partitionsDone === totals.partitions) return "DONE";
+  if (untilMs !== undefined) return nowMs > untilMs ? "FAILED" : "RUNNING";
+  return totals.partitions > 0 && totals.partitionsRunning === 0 ? "FAILED" : "RUNNING";
 }
 
 export default function ledgerService(cfg: Config): ServiceSchema {
@@ -435,11 +520,23 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           slotId: { type: "string", max: 32, optional: true },
           scope: { type: "object", optional: true },
           startedAt: { type: "string", max: 40 },
+          wanted: { type: "array", optional: true, max: 4096, items: { type: "number", integer: true, min: 0 } },
         },
-        async handler(this: any, ctx: Context<Omit<RunRecord, "_id" | "status" | "partitions" | "totals" | "updatedAt">>) {
-          const record: RunRecord = { _id: ctx.params.runId, ...ctx.params, status: "RUNNING", partitions: {}, totals: {}, version: 0, updatedAt: ctx.params.startedAt };
+        async handler(this: any, ctx: Context<Omit<RunRecord, "_id" | "status" | "partitions" | "totals" | "updatedAt" | "version">>) {
+          const totals = ctx.params.wanted ? runTotals({}, ctx.params.wanted) : {};
+          const record: RunRecord = { _id: ctx.params.runId, ...ctx.params, status: "RUNNING", partitions: {}, totals, version: 0, updatedAt: ctx.params.startedAt };
           await this.stores.runs.insert(record);
           return this.runView(record);
+        },
+      },
+      /** The partitions a run's record shows DONE (the partitioned-jobs mixin asks before running a slot's partition). */
+      runDone: {
+        visibility: "public",
+        params: runDoneParams,
+        async handler(this: any, ctx: Context<RunDoneParams>): Promise<{ runId: string; found: boolean; done: number[] }> {
+          const run: RunRecord | null = await this.stores.runs.findById(ctx.params.runId);
+          const done = run ? Object.entries(run.partitions).filter(([, prog]) => prog.status === "DONE").map(([p]) => Number(p)) : [];
+          return { runId: ctx.params.runId, found: !!run, done: done.sort((a, b) => a - b) };
         },
       },
       stats: {
@@ -467,41 +564,75 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         return { ...view, ...entry.data, state: entry.data.to ?? view.state };
       },
       /**
-       * Merge one node's progress of a run: its partitions are set, then the totals are recomputed from
-       * every node's partitions by compare-and-set on the record's version (nodes report concurrently).
+       * Merge one node instance's progress of a run into the run's one record (nodes report
+       * concurrently, and again after a loss: each report replaces that instance's earlier one, so a
+       * replay changes nothing), by compare-and-set on the record's version.
        */
       async saveProgress(this: any, run: JobRun) {
-        const now = this.clock.iso();
-        const set: Record<string, unknown> = { updatedAt: now };
-        for (const [p, prog] of Object.entries(run.partitions)) {
-          set[`partitions.${p}`] = { status: prog.status, processed: prog.processed, counters: prog.counters ?? {}, ...(prog.error ? { error: prog.error } : {}), nodeId: run.nodeId };
-        }
-        if (!(await this.stores.runs.findById(run.runId))) {
-          const record: RunRecord = { _id: run.runId, runId: run.runId, job: run.job, trigger: run.trigger, status: "RUNNING", partitions: {}, totals: {}, startedAt: now, updatedAt: now, version: 0 };
-          try {
-            await this.stores.runs.insert(record);
-          } catch (err: any) {
-            if (err?.code !== "DUPLICATE_KEY") throw err;
+        const key = run.instance ?? "n-" + run.nodeId.replace(/[^A-Za-z0-9_-]/g, "_");
+        const legacyWanted = Array.isArray((run.meta as any)?.partitions) ? (run.meta as any).partitions : Array.from({ length: cfg.partitions }, (_, i) => i);
+        const record = (run.record ?? {}) as { slotId?: string; scope?: RunRecord["scope"] };
+        for (let i = 0; i < 50; i++) {
+          const now = this.clock.iso();
+          let cur: RunRecord | null = await this.stores.runs.findById(run.runId);
+          if (!cur) {
+            cur = {
+              _id: run.runId,
+              runId: run.runId,
+              job: run.job,
+              trigger: run.trigger,
+              ...(record.slotId ? { slotId: record.slotId } : {}),
+              ...(record.scope ? { scope: record.scope } : {}),
+              status: "RUNNING",
+              wanted: run.wanted ?? legacyWanted,
+              ...(run.until !== undefined ? { until: new Date(run.until).toISOString() } : {}),
+              partitions: {},
+              totals: {},
+              startedAt: now,
+              updatedAt: now,
+              version: 0,
+            };
+            try {
+              await this.stores.runs.insert(cur);
+            } catch (err: any) {
+              if (err?.code !== "DUPLICATE_KEY") throw err;
+              continue;
+            }
           }
-        }
-        await this.stores.runs.updateOne({ _id: run.runId }, { $set: set });
-        const requested = Array.isArray((run.meta as any)?.partitions) ? (run.meta as any).partitions.length : cfg.partitions;
-        for (let i = 0; i < 20; i++) {
-          const cur: RunRecord | null = await this.stores.runs.findById(run.runId);
-          if (!cur) return;
-          const totals = runTotals(cur.partitions);
-          const finished = totals.partitionsRunning === 0 && totals.partitions >= requested;
-          const status = finished ? (totals.partitionsFailed ? "FAILED" : "DONE") : "RUNNING";
+          const wanted = cur.wanted ?? run.wanted ?? legacyWanted;
+          const until = run.until !== undefined ? new Date(run.until).toISOString() : cur.until;
+          const partitions = mergeRunProgress(cur.partitions, run, key);
+          const totals = runTotals(partitions, wanted);
+          const status = cur.status === "DONE" ? "DONE" : runStatus(totals, until ? Date.parse(until) : undefined, this.clock.nowMs());
           const saved = await this.stores.runs.updateOne(
             { _id: run.runId, version: cur.version },
-            { $set: { totals, status, version: cur.version + 1, ...(finished && !cur.finishedAt ? { finishedAt: now } : {}) } },
+            {
+              $set: {
+                partitions,
+                totals,
+                status,
+                wanted,
+                ...(until ? { until } : {}),
+                updatedAt: now,
+                version: cur.version + 1,
+                ...(status !== "RUNNING" && !cur.finishedAt ? { finishedAt: now } : {}),
+              },
+            },
           );
           if (saved) return;
         }
+        this.logger.warn(`Run ${run.runId}: progress of ${run.nodeId} not saved (too contended); its next report carries it`);
       },
-      runView(run: RunRecord, withPartitions = true) {
+      /** A run as shown: a slot whose window is over without every partition DONE shows FAILED even if nobody reported since. */
+      runView(this: any, run: RunRecord, withPartitions = true) {
         const { _id: _ignored, partitions, ...rest } = run;
-        return withPartitions ? { ...rest, partitions } : rest;
+        if (rest.status === "RUNNING" && rest.until && this.clock.nowMs() > Date.parse(rest.until)) {
+          rest.status = "FAILED";
+          rest.finishedAt = rest.finishedAt ?? rest.until;
+        }
+        if (!withPartitions) return rest;
+        const notDone = (rest.wanted ?? Object.keys(partitions).map(Number)).filter((p) => partitions[p]?.status !== "DONE");
+        return { ...rest, partitions, notDone };
       },
       positionView(pos: Position) {
 

@@ -3,10 +3,17 @@
  * trigger, retries end in FAILED for the partition that keeps failing, progress is kept and
  * emitted, scheduled runs never overlap on a partition, and two nodes (Fake transporter, shared
  * in-process lock namespace) split the partitions and take over from a node that stops.
+ *
+ * Slots ("never missed"): one run per slot across the nodes, recorded by a run book that merges
+ * progress with the ledger's own functions; a node taking partitions over mid-slot, a node
+ * restarted within the slot, a lease lost before start and a data service away for a while all
+ * end with every partition DONE.
  */
 import crypto from "node:crypto";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
-import { PartitionedJobs, type JobDefinitions, type JobRun, type PartitionedJobsOptions } from "../../mixins/partitioned-jobs.mixin";
+import { PartitionedJobs, type JobContext, type JobDefinitions, type JobRun, type OpenSlot, type PartitionedJobsOptions } from "../../mixins/partitioned-jobs.mixin";
+import { mergeRunProgress, runStatus, runTotals } from "../../services/ledger.service";
+import type { RunRecord } from "../../contracts/deduction-executor.contract";
 import { startRedis, type ServerHandle } from "../support/servers";
 
 const P = 16;
@@ -48,6 +55,52 @@ function collectorService(jobs: JobDefinitions, opts: PartitionedJobsOptions = F
     mixins: [PartitionedJobs({ partitions: P, ...cfg }, opts)],
     jobs,
   } as ServiceSchema;
+}
+
+/**
+ * The run records' keeper as the mixin sees it (`ledger.runDone`, the `jobs.progress` event), in
+ * memory, merging with the ledger's functions. `away` makes it unreachable (a data node down).
+ */
+function runBook() {
+  const records = new Map<string, RunRecord>();
+  const book = { records, away: false, reports: 0 };
+  const schema: ServiceSchema = {
+    name: "ledger",
+    actions: {
+      runDone(ctx: any) {
+        if (book.away) throw new Error("ledger away");
+        const r = records.get(ctx.params.runId);
+        return { runId: ctx.params.runId, found: !!r, done: r ? Object.keys(r.partitions).filter((p) => r.partitions[p].status === "DONE").map(Number) : [] };
+      },
+    },
+    events: {
+      "jobs.progress"(ctx: any) {
+        if (book.away) return; // lost, as an event to a dead node is
+        book.reports++;
+        const run: JobRun = ctx.params;
+        const cur = records.get(run.runId) ?? ({ _id: run.runId, runId: run.runId, job: run.job, trigger: run.trigger, status: "RUNNING", wanted: run.wanted, partitions: {}, totals: {}, startedAt: "", updatedAt: "", version: 0 } as RunRecord);
+        cur.partitions = mergeRunProgress(cur.partitions, run, run.instance);
+        cur.totals = runTotals(cur.partitions, cur.wanted);
+        cur.status = cur.status === "DONE" ? "DONE" : runStatus(cur.totals, run.until, Date.now());
+        records.set(run.runId, cur);
+      },
+    },
+  };
+  return Object.assign(book, { schema });
+}
+
+/** A slot job: open while `slot.open`, until `slot.until`; `body` does the work. */
+function slotJob(slot: { open: boolean; until: number; runId: string }, body: (p: number, ctx: JobContext) => Promise<Record<string, number>>, more: Record<string, unknown> = {}): JobDefinitions {
+  return {
+    slot: {
+      slots: (): OpenSlot[] => (slot.open ? [{ runId: slot.runId, until: slot.until, meta: { slotId: "2026-03-05T12:00" } }] : []),
+      retryDelayMs: 10,
+      maxRetryDelayMs: 40,
+      concurrency: 4,
+      run: async (p: number, ctx: JobContext) => ({ processed: 1, ...(await body(p, ctx)) }) as any,
+      ...more,
+    },
+  };
 }
 
 describe("PartitionedJobs mixin", () => {
@@ -276,6 +329,211 @@ describe("PartitionedJobs mixin", () => {
     // The next holder gets every partition at once, not after the leases' ttl.
     const second = await startBroker([schema()]);
     expect((second.getLocalService("collector") as any).heldPartitions()).toEqual(ALL);
+  });
+
+  describe("slots: one run per slot across the nodes, run to completion whatever fails", () => {
+    const mesh = () => ({ namespace: "pjs-" + crypto.randomBytes(4).toString("hex"), lockNamespace: "pjs-" + crypto.randomBytes(4).toString("hex") });
+    const nodeOpts = (ns: string, nodeID: string) => ({ namespace: ns, transporter: "Fake", heartbeatInterval: 1, heartbeatTimeout: 3, nodeID });
+    const openSlot = () => ({ open: true, until: Date.now() + 60_000, runId: "SLOT-20260305T1200-R1" });
+
+    it("records one run for a slot served by two nodes: every partition DONE once, totals summed", async () => {
+      const { namespace, lockNamespace } = mesh();
+      const book = runBook();
+      await startBroker([book.schema], nodeOpts(namespace, "data"));
+      const slot = { ...openSlot(), open: false };
+      const rec = recorder();
+      const job = slotJob(slot, async (p, ctx) => (rec.record(ctx.runId, p), { debited: 2 }));
+      const a = await startBroker([collectorService(job, FAST, { lockNamespace })], nodeOpts(namespace, "node-a"));
+      const b = await startBroker([collectorService(job, FAST, { lockNamespace })], nodeOpts(namespace, "node-b"));
+      const [svcA, svcB] = [a, b].map((x) => x.getLocalService("collector") as any);
+      await until(() => svcA.heldPartitions().length === 8 && svcB.heldPartitions().length === 8);
+      slot.open = true;
+
+      await until(() => book.records.get(slot.runId)?.status === "DONE");
+      const record = book.records.get(slot.runId)!;
+      expect(sorted(rec.ran.get(slot.runId)!)).toEqual(ALL); // each partition once, on one node or the other
+      expect(record.totals).toMatchObject({ partitions: P, partitionsDone: P, partitionsRunning: 0, processed: P, debited: 2 * P, attempts: P });
+      expect(new Set(Object.values(record.partitions).map((x) => x.nodeId))).toEqual(new Set(["node-a", "node-b"]));
+      for (const part of Object.values(record.partitions)) expect(Object.keys(part.executions)).toHaveLength(1);
+      // Nothing is run again on later ticks: done here, and DONE in the record.
+      await sleep(300);
+      expect(rec.ran.get(slot.runId)).toHaveLength(P);
+      slot.open = false;
+      const [runA, runB]: JobRun[] = await Promise.all([svcA.waitForJobRun(slot.runId), svcB.waitForJobRun(slot.runId)]);
+      expect(runA.runId).toBe(runB.runId);
+      expect(runA.totals.done + runB.totals.done).toBe(P);
+    });
+
+    it("a node that takes partitions over mid-slot (the other died) runs the slot on them", async () => {
+      const { namespace, lockNamespace } = mesh();
+      const book = runBook();
+      await startBroker([book.schema], nodeOpts(namespace, "data"));
+      const slot = { ...openSlot(), open: false };
+      const rec = recorder();
+      const byNode = new Map<string, number[]>();
+      const job = (node: string, hang: boolean) =>
+        slotJob(slot, async (p, ctx) => {
+          if (hang) await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(new Error("killed")))); // dies in the middle
+          rec.record(ctx.runId, p);
+          byNode.set(node, [...(byNode.get(node) ?? []), p]);
+          return {};
+        });
+      const a = await startBroker([collectorService(job("a", false), FAST, { lockNamespace })], nodeOpts(namespace, "node-a"));
+      const b = await startBroker([collectorService(job("b", true), FAST, { lockNamespace })], nodeOpts(namespace, "node-b"));
+      const [svcA, svcB] = [a, b].map((x) => x.getLocalService("collector") as any);
+      await until(() => svcA.heldPartitions().length === 8 && svcB.heldPartitions().length === 8);
+      const bPartitions: number[] = svcB.heldPartitions();
+      slot.open = true;
+      await until(() => (byNode.get("a") ?? []).length === 8);
+
+      // node-b dies mid-slot: its leases are not released, they expire.
+      await svcB.partitionLeases.stop({ release: false });
+      await b.stop();
+      brokers = brokers.filter((x) => x !== b);
+      await until(() => book.records.get(slot.runId)?.status === "DONE", 10_000);
+      expect(sorted(byNode.get("a")!)).toEqual(ALL); // its own, then node-b's
+      expect(byNode.get("b")).toBeUndefined();
+      const record = book.records.get(slot.runId)!;
+      for (const p of bPartitions) {
+        expect(record.partitions[p]).toMatchObject({ status: "DONE", nodeId: "node-a" });
+      }
+      expect(record.totals).toMatchObject({ partitionsDone: P, processed: P });
+    });
+
+    it("a node restarted within the slot runs it on the partitions it gets later, not on those DONE", async () => {
+      const { namespace, lockNamespace } = mesh();
+      const book = runBook();
+      await startBroker([book.schema], nodeOpts(namespace, "data"));
+      const slot = openSlot();
+      const first: number[] = [];
+      const second: number[] = [];
+      const firstJob = slotJob(slot, async (p, ctx) => {
+        if (p >= 8) await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(new Error("killed"))));
+        first.push(p);
+        return {};
+      }, { concurrency: 16 });
+      const SLOW_LEASES = { ...FAST, ttlMs: 4000 }; // outlives the restart
+      const a = await startBroker([collectorService(firstJob, SLOW_LEASES, { lockNamespace })], nodeOpts(namespace, "node-a"));
+      const svcA = a.getLocalService("collector") as any;
+      await until(() => first.length === 8 && Object.values(book.records.get(slot.runId)?.partitions ?? {}).filter((x) => x.status === "DONE").length === 8);
+      // A crash: the leases stay behind until they expire; the node comes back at once.
+      await svcA.partitionLeases.stop({ release: false });
+      await a.stop();
+      brokers = brokers.filter((x) => x !== a);
+      const again = await startBroker([collectorService(slotJob(slot, async (p) => (second.push(p), {})), SLOW_LEASES, { lockNamespace })], nodeOpts(namespace, "node-a"));
+      expect((again.getLocalService("collector") as any).heldPartitions()).toEqual([]); // none at its first tick
+
+      await until(() => book.records.get(slot.runId)?.status === "DONE", 10_000);
+      expect(sorted(first)).toEqual(ALL.slice(0, 8));
+      expect(sorted(second)).toEqual(ALL.slice(8)); // only what was not DONE
+      const record = book.records.get(slot.runId)!;
+      expect(record.partitions[9].status).toBe("DONE");
+      expect(Object.values(record.partitions[9].executions).map((e) => e.status).sort()).toEqual(["DONE", "FAILED"]);
+      expect(record.totals).toMatchObject({ partitionsDone: P, processed: P });
+    });
+
+    it("a partition whose lease was lost before it started is run by its next holder", async () => {
+      const { namespace, lockNamespace } = mesh();
+      const book = runBook();
+      await startBroker([book.schema], nodeOpts(namespace, "data"));
+      const slot = openSlot();
+      const byNode = new Map<string, number[]>();
+      let joined!: () => void;
+      const gate = new Promise<void>((r) => (joined = r));
+      const job = (node: string) =>
+        slotJob(
+          slot,
+          async (p) => {
+            byNode.set(node, [...(byNode.get(node) ?? []), p]);
+            if (node === "a") await gate; // node-a works one partition at a time: the others wait their turn
+            return {};
+          },
+          { concurrency: 1 },
+        );
+      const a = await startBroker([collectorService(job("a"), FAST, { lockNamespace })], nodeOpts(namespace, "node-a"));
+      const svcA = a.getLocalService("collector") as any;
+      await until(() => (byNode.get("a") ?? []).length >= 1);
+      // A second node joins: node-a gives back half of its partitions, most of them not started yet.
+      const b = await startBroker([collectorService(job("b"), FAST, { lockNamespace })], nodeOpts(namespace, "node-b"));
+      const svcB = b.getLocalService("collector") as any;
+      await until(() => svcA.heldPartitions().length === 8 && svcB.heldPartitions().length === 8);
+      joined();
+      await until(() => book.records.get(slot.runId)?.status === "DONE", 10_000);
+      const ranA = byNode.get("a")!;
+      const ranB = byNode.get("b") ?? [];
+      expect(sorted([...new Set([...ranA, ...ranB])])).toEqual(ALL);
+      expect(ranB.length).toBeGreaterThan(0);
+      for (const p of ALL.filter((x) => !ranA.includes(x))) expect(ranB).toContain(p); // given back before start → run by node-b
+      expect(svcB.heldPartitions().length).toBe(8);
+      const record = book.records.get(slot.runId)!;
+      expect(Object.values(record.partitions).some((x) => x.status === "SKIPPED")).toBe(false);
+      expect(record.totals.partitionsDone).toBe(P);
+    });
+
+    it("waits for a data service that is away for a while, keeping the counters of failed tries", async () => {
+      const { namespace, lockNamespace } = mesh();
+      const book = runBook();
+      await startBroker([book.schema], nodeOpts(namespace, "data"));
+      const slot = openSlot();
+      const away = { on: true };
+      const tries = new Map<number, number>();
+      const job = slotJob(slot, async (p, ctx) => {
+        tries.set(p, (tries.get(p) ?? 0) + 1);
+        if (p === 3 && tries.get(p) === 1) {
+          ctx.progress({ debited: 1 }); // did one item, then the data service went away
+          throw new Error("schedule.dueWork: service not available");
+        }
+        if (away.on) throw new Error("schedule.dueWork: service not available");
+        return { debited: p === 3 ? 0 : 1 };
+      });
+      await startBroker([collectorService(job, FAST, { lockNamespace })], nodeOpts(namespace, "node-a"));
+      await until(() => tries.size === P);
+      await sleep(1500); // away for a while: far more than three tries in 750 ms
+      away.on = false;
+      await until(() => book.records.get(slot.runId)?.status === "DONE", 10_000);
+      expect(Math.min(...tries.values())).toBeGreaterThan(3); // not given up after three tries
+      const record = book.records.get(slot.runId)!;
+      expect(record.totals).toMatchObject({ partitionsDone: P, processed: P, debited: P }); // partition 3's first try counted
+      expect(record.partitions[3].attempts).toBe(tries.get(3));
+    });
+
+    it("sends its progress again when the run book was away: the record ends complete without a re-run", async () => {
+      const { namespace, lockNamespace } = mesh();
+      const book = runBook();
+      await startBroker([book.schema], nodeOpts(namespace, "data"));
+      const slot = openSlot();
+      const rec = recorder();
+      book.away = true; // the data node is down: the record cannot be read, progress is lost
+      await startBroker([collectorService(slotJob(slot, async (p, ctx) => (rec.record(ctx.runId, p), {})), FAST, { lockNamespace })], nodeOpts(namespace, "node-a"));
+      await until(() => (rec.ran.get(slot.runId) ?? []).length === P);
+      await sleep(200);
+      expect(book.records.size).toBe(0);
+      book.away = false;
+      await until(() => book.records.get(slot.runId)?.status === "DONE");
+      expect(rec.ran.get(slot.runId)).toHaveLength(P); // done here: not run again
+    });
+
+    it("shows the slot FAILED once its window is over with a partition not done, and does not run it after", async () => {
+      const { namespace, lockNamespace } = mesh();
+      const book = runBook();
+      await startBroker([book.schema], nodeOpts(namespace, "data"));
+      const slot = { ...openSlot(), open: false };
+      let afterWindow = 0;
+      const job = slotJob(slot, async (p) => {
+        if (Date.now() > slot.until) afterWindow++;
+        if (p === 5) throw new Error("always failing");
+        return {};
+      });
+      const a = await startBroker([collectorService(job, FAST, { lockNamespace })], nodeOpts(namespace, "node-a"));
+      Object.assign(slot, { open: true, until: Date.now() + 500 });
+      const run: JobRun = await (a.getLocalService("collector") as any).waitForJobRun(slot.runId, 5000);
+      expect(run).toMatchObject({ status: "FAILED", totals: { done: P - 1, failed: 1 } });
+      await until(() => book.records.get(slot.runId)?.partitions[5]?.status === "FAILED");
+      const record = book.records.get(slot.runId)!;
+      expect(runStatus(record.totals, slot.until, Date.now())).toBe("FAILED");
+      expect(record.totals).toMatchObject({ partitionsDone: P - 1, partitionsFailed: 1 });
+      expect(afterWindow).toBe(0);
+    });
   });
 
   describe("with Redlock leases on a real Redis", () => {
