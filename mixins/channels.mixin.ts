@@ -70,7 +70,9 @@ function messageOf(err: unknown): string {
 /** The line to the banks over the mesh. */
 export function meshLine(broker: ServiceBroker): RemoteLine {
   return {
-    send: (params, timeoutMs) => broker.call(BANK_CALL_ACTION, params, { timeout: timeoutMs }),
+    // Not tracked on our side: after a time-out Moleculer drops the pending request, so a tracked
+    // context would never end and hold up this node's graceful stop (the caller's own action is tracked).
+    send: (params, timeoutMs) => broker.call(BANK_CALL_ACTION, params, { timeout: timeoutMs, tracking: false }),
     failure(err) {
       // Raised before anything is sent: no node offers the banks (or the one we picked no longer does).
       if (err instanceof Errors.ServiceNotFoundError || err instanceof Errors.ServiceNotAvailableError) {
