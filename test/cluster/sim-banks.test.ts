@@ -167,7 +167,7 @@ describe("simulated banks shared by the nodes of a cluster", () => {
 
   it("with the banks' node down: a debit is UNAVAILABLE (never sent), a query has no answer", async () => {
     await banks.stop();
-    await until(() => !client.broker.registry.hasService("sim-banks"));
+    await until(() => !client.broker.registry.getServiceList({ onlyAvailable: true }).some((s: { name: string }) => s.name === "sim-banks"));
     const debit = await remoteA.debit({ tradeNo: "T-GONE-1", agreementNo, amount: "1.00", expiresAt: LATER });
     expect(debit).toMatchObject({ status: "UNAVAILABLE", bankCode: "TRANSPORT" });
     const payout = await remoteA.payout({ tradeNo: "P-GONE-1", accountNo: "6222999900001111", accountName: "李四", amount: "1.00", expiresAt: LATER });
