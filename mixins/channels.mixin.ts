@@ -17,7 +17,15 @@ import path from "node:path";
 import { Errors, type ServiceBroker, type ServiceSchema } from "moleculer";
 import type { Config } from "../config";
 import type { PaymentChannel } from "../channels/channel";
-import { createRemoteSimChannels, createSimChannels, type RemoteLine, type SimBank, type SimBankEndpoint } from "../channels";
+import {
+  createRemoteSimChannels,
+  createSimChannels,
+  type BankCallAnswer,
+  type BankCallParams,
+  type RemoteLine,
+  type SimBank,
+  type SimBankEndpoint,
+} from "../channels";
 
 type ChannelSet = {
   channels: Map<string, PaymentChannel>;
@@ -30,6 +38,8 @@ const remote = new WeakMap<ServiceBroker, Map<string, PaymentChannel>>();
 
 /** The mesh action that carries a bank's wire request to the node that keeps the banks. */
 export const BANK_CALL_ACTION = "sim-banks.bankCall";
+/** Answers larger than this come back as a stream of their JSON text (chunked by the transporter). */
+export const LARGE_ANSWER_BYTES = 128 * 1024;
 
 /** Does this node keep the simulated banks (it runs the sim-banks service)? */
 export function keepsSimBanks(cfg: Config): boolean {
@@ -67,12 +77,43 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+function isReadable(v: unknown): v is NodeJS.ReadableStream {
+  return typeof v === "object" && v !== null && typeof (v as { pipe?: unknown }).pipe === "function" && typeof (v as { on?: unknown }).on === "function";
+}
+
+/** A large answer streamed back: its JSON text, read whole within the time left. */
+function readAnswer(stream: NodeJS.ReadableStream, timeoutMs: number): Promise<BankCallAnswer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      (stream as unknown as { destroy?: () => void }).destroy?.();
+      reject(new Errors.RequestTimeoutError({ action: BANK_CALL_ACTION, nodeID: "" }));
+    }, timeoutMs);
+    stream.on("data", (c: Buffer | string) => chunks.push(typeof c === "string" ? Buffer.from(c) : c));
+    stream.on("error", (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    stream.on("end", () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as BankCallAnswer);
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
 /** The line to the banks over the mesh. */
 export function meshLine(broker: ServiceBroker): RemoteLine {
   return {
     // Not tracked on our side: after a time-out Moleculer drops the pending request, so a tracked
     // context would never end and hold up this node's graceful stop (the caller's own action is tracked).
-    send: (params, timeoutMs) => broker.call(BANK_CALL_ACTION, params, { timeout: timeoutMs, tracking: false }),
+    async send(params, timeoutMs) {
+      const res = await broker.call<unknown, BankCallParams>(BANK_CALL_ACTION, params, { timeout: timeoutMs, tracking: false });
+      return isReadable(res) ? readAnswer(res, timeoutMs) : (res as BankCallAnswer);
+    },
     failure(err) {
       // Raised before anything is sent: no node offers the banks (or the one we picked no longer does).
       if (err instanceof Errors.ServiceNotFoundError || err instanceof Errors.ServiceNotAvailableError) {

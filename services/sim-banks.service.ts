@@ -11,13 +11,14 @@
  * layout. A real bank adapter has none of this. Settings given in SIM_BANKS_CONFIG (JSON, per bank
  * code) apply at start.
  */
+import { Readable } from "node:stream";
 import type { Context, ServiceSchema } from "moleculer";
 import { actorOf } from "../mixins/actor";
 import type { ValidationSchema } from "fastest-validator";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { ConfigError } from "../config";
-import { ChannelsMixin } from "../mixins/channels.mixin";
+import { ChannelsMixin, LARGE_ANSWER_BYTES } from "../mixins/channels.mixin";
 import { answerBankCall, OPERATIONS, type BankCallAnswer, type BankCallParams, type SimBankEndpoint } from "../channels";
 import { ClockMixin } from "../mixins/clock.mixin";
 import { amountRule, dateRule } from "../contracts/common";
@@ -102,15 +103,19 @@ export default function simBanksService(cfg: Config): ServiceSchema {
       /**
        * One request to a bank, in that bank's own wire format, from a node that does not keep the
        * banks: through the bank's end of the line (its simulated latency and outages). Not a REST
-       * route; the answer is the bank's wire answer, or `refused` (nothing reached the bank).
+       * route; the answer is the bank's wire answer, or `refused` (nothing reached the bank). A large
+       * answer (a busy day's statement) goes back as a stream of its JSON text, in chunks the
+       * transporter can carry (NATS refuses a message over its max payload, 1 MB by default).
        */
       bankCall: {
         visibility: "public",
         params: bankCallParams,
-        handler(this: any, ctx: Context<BankCallParams>): Promise<BankCallAnswer> {
+        async handler(this: any, ctx: Context<BankCallParams>): Promise<BankCallAnswer | Readable> {
           const endpoint: SimBankEndpoint | undefined = this.simEndpoints.get(ctx.params.code);
-          if (!endpoint) return Promise.resolve({ refused: `no simulated bank ${ctx.params.code}` });
-          return answerBankCall(endpoint, ctx.params.op, ctx.params.req);
+          if (!endpoint) return { refused: `no simulated bank ${ctx.params.code}` };
+          const answer = await answerBankCall(endpoint, ctx.params.op, ctx.params.req);
+          const text = Buffer.from(JSON.stringify(answer), "utf8");
+          return text.length > LARGE_ANSWER_BYTES ? Readable.from([text]) : answer;
         },
       },
       list: {

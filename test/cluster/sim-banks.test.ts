@@ -146,6 +146,18 @@ describe("simulated banks shared by the nodes of a cluster", () => {
     expect(await remoteA.query("T-SLOW-1")).toMatchObject({ status: "SUCCESS", amount: "2.00" });
   });
 
+  it("a statement larger than the transporter's largest message comes over the mesh whole", async () => {
+    for (let i = 0; i < 30_000; i++) bankA.debit({ tradeNo: `T-BIG-${String(i).padStart(5, "0")}`, agreementNo, amount: "0.01" });
+    const date = (bankA.trade("T-MESH-1") as { date: string }).date;
+    const localA = (banks.broker.getLocalService("sim-banks") as any).channels.get("BANK_A") as PaymentChannel;
+    const local = await localA.statement(date);
+    expect(Buffer.byteLength(local)).toBeGreaterThan(1024 * 1024); // nats-server's default max payload
+    const remote = await remoteA.statement(date);
+    expect(remote).toBe(local);
+    expect(remoteA.parseStatement(remote).filter((l) => l.tradeNo.startsWith("T-BIG-"))).toHaveLength(30_000);
+    bankA.setBalance(CARD, "897.00");
+  });
+
   it("refuses a second node keeping banks", async () => {
     await expect(startTestNode({ TRANSPORTER: nats.url, NODE_ID: "banks-2", SERVICES: "sim-banks", DATA_DIR: tempDataDir() })).rejects.toThrow(
       /sim-banks already runs on node banks-1/,
