@@ -43,7 +43,7 @@ export interface Config {
   jobTickMs: number;
   /** Partition lease time-to-live: a dead node's partitions are taken over after it. */
   leaseTtlMs: number;
-  /** Where the simulated banks keep their journals; nodes of one cluster on one machine share it. */
+  /** Where the node that runs sim-banks keeps the simulated banks' journals (one writer: other nodes reach the banks over the mesh). */
   simBanksDir?: string;
   /** SIM_BANKS_JOURNAL=off keeps the simulated banks in memory only (benchmarks: a bank's own disk is not ours to measure). */
   simJournal: boolean;
