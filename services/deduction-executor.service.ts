@@ -15,8 +15,9 @@ import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { dueSlot, slotIdOf, slotInstant, type DebitTimePoints } from "../domain/slots";
-import type { BreakerEvent } from "../domain/sliding-window";
+import { healthSettingsOf, type BreakerEvent } from "../domain/sliding-window";
 import { createChannelHealth } from "../mixins/channel-health";
+import { attemptSeedQuery, createAttemptCaps, type CapScope } from "../mixins/attempt-caps";
 import { fnv1a32, partitionOf } from "../domain/partition";
 import {
   debitPlan,
@@ -152,17 +153,32 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
       },
       channels: {
         rest: "GET /channels",
-        doc: { summary: "Channels as this node sees them: capabilities, limits, rolling success rate, circuit breaker", tags: ["channels"] },
-        handler(this: any) {
+        doc: {
+          summary: "Channels: capabilities, limits, fees, rolling success rate and circuit breaker (the cluster's view with REDIS_URL, else this node's), today's debit attempts",
+          tags: ["channels"],
+        },
+        async handler(this: any) {
+          await this.channelSettings({}).catch(() => null); // the breaker and success-rate settings in force
           const now = this.clock.nowMs();
-          return [...this.channels.values()].map((ch: any) => ({
-            code: ch.code,
-            capabilities: ch.capabilities,
-            limits: ch.limits,
-            fees: ch.fees,
-            successRate: this.health.successRate(ch.code, now) ?? null,
-            breaker: this.health.breaker(ch.code, now),
-          }));
+          const today = this.clock.today();
+          await this.health.refresh([...this.channels.keys()], now);
+          return Promise.all(
+            [...this.channels.values()].map(async (ch: any) => {
+              const h = this.health.view(ch.code, now);
+              return {
+                code: ch.code,
+                capabilities: ch.capabilities,
+                limits: ch.limits,
+                fees: ch.fees,
+                successRate: h.successRate,
+                successRateAttempts: h.attempts,
+                breaker: h.breaker,
+                breakerOpenedAt: h.openedAt === null ? null : new Date(h.openedAt).toISOString(),
+                healthScope: h.scope,
+                attemptsToday: await this.caps.attemptsToday("CHANNEL", ch.code, today).catch(() => null),
+              };
+            }),
+          );
         },
       },
       /** Run the repair sweep now on every partition this node holds (tests, ops). */
@@ -200,8 +216,22 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
         return open;
       },
       async channelSettings(this: any, scope: { bizType?: string; funderId?: string; productCode?: string }): Promise<ChannelSettingsContent> {
-        const rule = await this.resolveRule("CHANNEL_SETTINGS", scope, this.clock.today());
+        const today = this.clock.today();
+        const rule = await this.resolveRule("CHANNEL_SETTINGS", scope, today);
         if (!rule) throw new DomainError("NO_CHANNEL", "No CHANNEL_SETTINGS rule applies", { scope });
+        // Breakers and success rates are per channel for the whole deployment: their settings come
+        // from the unscoped rule when there is one, else from the rule that applies here.
+        const scoped = Boolean(scope.bizType || scope.funderId || scope.productCode);
+        const base = scoped ? ((await this.resolveRule("CHANNEL_SETTINGS", {}, today).catch(() => null)) ?? rule) : rule;
+        if (`${base.id}@${base.version}` !== this.healthRule) {
+          try {
+            this.health.configure(healthSettingsOf(base.content));
+          } catch (err: any) {
+            this.logger.error(`CHANNEL_SETTINGS ${base.id}: breaker / success-rate settings not applied: ${err.message}`);
+          }
+          this.healthRule = `${base.id}@${base.version}`;
+        }
+        await this.health.refresh((rule.content as ChannelSettingsContent).channels.map((c) => c.code), this.clock.nowMs());
         return rule.content as ChannelSettingsContent;
       },
       /**
@@ -314,28 +344,10 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
             this.logger.warn(`ALERT ${message}`);
             this.broker.emit("ops.alert", { message, ...data });
           },
-          channelAttemptsToday: async (code) => {
-            // Counted by the ledger once per channel and day on this node, then kept by takeChannelAttempt.
-            const key = `${code}|${this.clock.today()}`;
-            let entry = this.attemptCounts.get(key);
-            if (!entry) {
-              const created: { count: number; ready: Promise<void> } = { count: 0, ready: Promise.resolve() };
-              created.ready = call("ledger.count", { query: { kind: "DEBIT", channel: code, businessDate: this.clock.today(), state: { $ne: "INIT" } } }).then((n: number) => {
-                created.count += n;
-              });
-              this.attemptCounts.set(key, created);
-              entry = created;
-            }
-            await entry.ready;
-            return entry.count;
-          },
-          takeChannelAttempt: (code, cap) => {
-            const entry = this.attemptCounts.get(`${code}|${this.clock.today()}`);
-            if (!entry) return true;
-            if (entry.count >= cap) return false;
-            entry.count++;
-            return true;
-          },
+          // Exact across executors (Redis with REDIS_URL, else this process): mixins/attempt-caps.ts.
+          channelAttemptsToday: (code) => this.caps.attemptsToday("CHANNEL", code, this.clock.today()),
+          takeChannelAttempt: (code, cap) => this.caps.take("CHANNEL", code, cap, this.clock.today()),
+          takeCardAttempt: (cardFingerprint, cap) => this.caps.take("CARD", cardFingerprint, cap, this.clock.today()),
           reserve: (m) => call("ledger.reserve", m),
           commit: (m) => call("ledger.commit", m),
           release: (m) => call("ledger.release", m),
@@ -363,14 +375,17 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
     },
     created(this: any) {
       this.health = createChannelHealth(cfg);
-      this.attemptCounts = new Map();
+      this.healthRule = "";
+      this.caps = createAttemptCaps(cfg, (scope: CapScope, id: string, businessDate: string) =>
+        this.broker.call("ledger.count", { query: attemptSeedQuery(scope, id, businessDate) }) as Promise<number>,
+      );
       this.agreementCache = new Map();
       this.flowPorts = this.ports();
       this.timePointRules = null;
       this.timePointRulesAt = 0;
     },
     async stopped(this: any) {
-      await this.health.close();
+      await Promise.all([this.health.close(), this.caps.close()]);
     },
   } as ServiceSchema;
 }
