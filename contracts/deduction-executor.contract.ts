@@ -64,14 +64,18 @@ export interface RunExecution {
   processed: number;
   counters: Record<string, number>;
   error?: string;
+  /** Why a partition that returned is not DONE yet (work still in flight). */
+  note?: string;
   startedAt?: string;
   finishedAt?: string;
 }
 
 /**
  * A partition of a run, merged over every node instance that worked on it: DONE once any execution
- * is DONE (SKIPPED never is), else the latest execution's status; attempts, processed and counters
- * are the sums over the executions (a re-run counts what it found, e.g. already collected).
+ * is DONE (SKIPPED never is), else the latest execution's status; attempts and the event counters
+ * (sent, succeeded, …) are summed over the executions (a re-run counts what it finds as already
+ * collected or in flight), the job's state counters (`levels`: due, in flight, …) are the latest
+ * ended execution's.
  */
 export interface RunPartition {
   status: RunExecution["status"];
@@ -79,6 +83,7 @@ export interface RunPartition {
   processed: number;
   counters: Record<string, number>;
   error?: string;
+  note?: string;
   /** The node whose execution decided the status (the first DONE, else the latest). */
   nodeId?: string;
   startedAt?: string;

@@ -59,13 +59,16 @@
  *     at most `maxRetryDelayMs`; `retries` does not apply) for as long as the slot is open, by
  *     whoever holds it then — a briefly unavailable data service is waited for, not given up on,
  *     and a failing partition gives its turn (`concurrency`) to the others between tries;
+ *   - a try that returned but left work unsettled (`settled`, e.g. a debit still in flight) leaves
+ *     the partition PENDING, run again after its back-off: DONE means nothing is left to try;
  *   - the counters of a try that failed are kept when the job reported them through
  *     `ctx.progress(counters)` (the try's result replaces them when it returns).
- * Counters across executions: each node instance's executions of a partition are one contribution
- * to the record; a partition's counters are the SUM of its contributions (a re-run counts what it
- * found — already collected, in flight — so event counters such as succeeded or sent stay exact;
- * workload counters such as processed count the items looked at by each execution); its status is
- * DONE once any contribution is DONE, otherwise the latest contribution's; SKIPPED is never done.
+ * Counters across tries and nodes: each node instance's tries of a partition are one contribution to
+ * the record. Event counters (sent, succeeded: each happens in one try only, a re-run counts what it
+ * finds as already collected or in flight) are SUMMED over tries and contributions, so nothing a
+ * failed try or a dead node reported is lost; the job's `levels` (state as seen: due, in flight) are
+ * taken from the latest try. A partition is DONE once any contribution is DONE, otherwise it shows
+ * the latest contribution's status; SKIPPED is never done.
  *
  * SAFETY NEVER RESTS ON THE LEASES: a paused node may still believe it holds a partition another
  * node has taken, so `run` must be idempotent (unique trade keys, compare-and-set transitions).
@@ -145,6 +148,18 @@ export interface JobDefinition {
   maxRetryDelayMs?: number;
   /** Partitions run in parallel; default 4. */
   concurrency?: number;
+  /**
+   * Counters that describe the partition as its latest try saw it (e.g. items still due, in flight)
+   * rather than events (sent, succeeded): taken from the latest try, not summed over tries and
+   * nodes (a re-run would count them again). May name `processed`. Default: every counter is summed.
+   */
+  levels?: string[];
+  /**
+   * Slots: whether a try that returned has finished the partition. When it has not (e.g. a debit
+   * still in flight, opened by a node that died), the partition is PENDING, not DONE, and is run
+   * again after its back-off while the slot lasts. Default: always finished.
+   */
+  settled?: (result: JobResult) => boolean;
 }
 
 export type JobDefinitions = Record<string, JobDefinition>;
@@ -159,6 +174,8 @@ export interface PartitionProgress {
   startedAt?: string;
   finishedAt?: string;
   error?: string;
+  /** Slots: why a partition that returned is not DONE yet (see `settled`). */
+  note?: string;
 }
 
 export interface JobRunTotals {
@@ -195,6 +212,8 @@ export interface JobRun {
   until?: number;
   /** Slots: extra fields of the run record. */
   record?: Record<string, unknown>;
+  /** The job's `levels`: counters taken from the latest try, not summed. */
+  levels?: string[];
   totals: JobRunTotals;
 }
 
@@ -239,6 +258,8 @@ interface RunState {
   lastEmit: number;
   emitTimer?: NodeJS.Timeout;
   done: Promise<JobRun>;
+  /** Partition → the counters so far of its try running now (ctx.progress), shown in progress reports. */
+  live?: Map<number, Record<string, number>>;
 }
 
 /** A slot this node knows of: its run (this node's share), and what is done where. */
@@ -279,6 +300,19 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Add a try's result to a partition and the run's totals: `levels` replace the earlier try's, the others add up. */
+function addCounters(entry: PartitionProgress, totals: JobRunTotals, result: Record<string, unknown> | undefined, levels: Set<string>): void {
+  const { processed, counters } = countersOf(result);
+  const before = entry.processed;
+  entry.processed = levels.has("processed") ? processed : before + processed;
+  totals.processed += entry.processed - before;
+  for (const k of new Set([...Object.keys(counters), ...Object.keys(entry.counters).filter((x) => levels.has(x))])) {
+    const old = entry.counters[k] ?? 0;
+    entry.counters[k] = levels.has(k) ? (counters[k] ?? 0) : old + (counters[k] ?? 0);
+    totals.counters[k] = (totals.counters[k] ?? 0) + entry.counters[k] - old;
+  }
 }
 
 /** Numeric, finite counters of a result, `processed` apart. */
@@ -385,7 +419,9 @@ class JobRunner {
   }
 
   private newRun(runId: string, name: string, trigger: JobTrigger, meta: Record<string, unknown>, wanted: number[]): JobRun {
+    const levels = this.jobs[name]?.levels;
     return {
+      ...(levels?.length ? { levels: [...levels] } : {}),
       runId,
       service: this.service.fullName,
       nodeId: this.leases.nodeId,
@@ -498,7 +534,7 @@ class JobRunner {
    * Run a partition: up to `maxTries` tries with a doubling back-off while the lease is held and the
    * node is not stopping. Ends DONE or FAILED. Returns once settled.
    */
-  private async tries(state: RunState, def: JobDefinition, partition: number, maxTries: number): Promise<void> {
+  private async tries(state: RunState, def: JobDefinition, partition: number, maxTries: number, settled?: (result: JobResult) => boolean): Promise<void> {
     const run = state.run;
     const entry = run.partitions[partition];
     const baseDelay = def.retryDelayMs ?? 250;
@@ -522,12 +558,20 @@ class JobRunner {
         stillHeld: () => this.leases.holds(partition),
         progress: (counters) => {
           partial = counters;
+          (state.live ??= new Map()).set(partition, counters);
+          this.emitProgress(state, false);
         },
       };
       try {
-        const result = await def.run.call(this.service, partition, ctx);
+        const result = await def.run.call(this.service, partition, ctx).finally(() => state.live?.delete(partition));
         this.count(state, entry, result);
         delete entry.error;
+        if (settled && !settled(result)) {
+          entry.note = "not settled yet (work still in flight): run again after a back-off";
+          this.settle(state, entry, "PENDING");
+          return;
+        }
+        delete entry.note;
         this.settle(state, entry, "DONE");
         return;
       } catch (err) {
@@ -546,16 +590,9 @@ class JobRunner {
     this.settle(state, entry, "FAILED", entry.error);
   }
 
-  /** Add what a try reported to its partition and to the run's totals. */
+  /** Add what a try reported to its partition and to the run's totals (its `levels` replace the earlier try's). */
   private count(state: RunState, entry: PartitionProgress, result: Record<string, unknown> | undefined): void {
-    const { processed, counters } = countersOf(result);
-    const totals = state.run.totals;
-    entry.processed += processed;
-    totals.processed += processed;
-    for (const [k, v] of Object.entries(counters)) {
-      entry.counters[k] = (entry.counters[k] ?? 0) + v;
-      totals.counters[k] = (totals.counters[k] ?? 0) + v;
-    }
+    addCounters(entry, state.run.totals, result, new Set(state.run.levels ?? []));
   }
 
   private move(state: RunState, entry: PartitionProgress, to: PartitionStatus): void {
@@ -566,7 +603,7 @@ class JobRunner {
     entry.status = to;
   }
 
-  private settle(state: RunState, entry: PartitionProgress, to: "DONE" | "FAILED" | "SKIPPED", error?: string): void {
+  private settle(state: RunState, entry: PartitionProgress, to: "DONE" | "FAILED" | "SKIPPED" | "PENDING", error?: string): void {
     this.move(state, entry, to);
     entry.finishedAt = new Date().toISOString();
     if (error !== undefined) entry.error = error;
@@ -622,7 +659,7 @@ class JobRunner {
     const end = () => {
       if (slot.active.size > 0) return void setTimeout(end, 50).unref();
       const run = slot.state.run;
-      this.finishRun(slot.state, run.totals.failed > 0 || run.totals.running > 0 ? "FAILED" : "DONE");
+      this.finishRun(slot.state, run.totals.failed + run.totals.running + run.totals.pending > 0 ? "FAILED" : "DONE");
       slot.finish(run);
     };
     end();
@@ -685,7 +722,7 @@ class JobRunner {
           if (!state.run.partitions[partition]) this.addPartition(state.run, partition);
           // One try per turn: a failed partition gives its turn back and waits its back-off, so a
           // service away for a while holds up no other partition, and is waited for while the slot lasts.
-          await this.tries(state, def, partition, 1);
+          await this.tries(state, def, partition, 1, def.settled);
           if (state.run.partitions[partition].status === "DONE") {
             slot.localDone.add(partition);
             slot.confirmed = false;
@@ -729,7 +766,7 @@ class JobRunner {
       if (state.emitTimer) clearTimeout(state.emitTimer);
       state.emitTimer = undefined;
       state.lastEmit = Date.now();
-      Promise.resolve(this.service.broker.emit("jobs.progress", structuredClone(state.run))).catch((err: unknown) => {
+      Promise.resolve(this.service.broker.emit("jobs.progress", this.progressView(state))).catch((err: unknown) => {
         this.service.logger.warn(`Could not emit jobs.progress: ${errorMessage(err)}`);
       });
     };
@@ -738,6 +775,17 @@ class JobRunner {
       state.emitTimer = setTimeout(send, this.opts.progressEveryMs - (now - state.lastEmit));
       state.emitTimer.unref();
     }
+  }
+
+  /** The run as reported: with the counters so far of the tries running now (a node that dies loses at most one period's). */
+  private progressView(state: RunState): JobRun {
+    const view = structuredClone(state.run);
+    const levels = new Set(view.levels ?? []);
+    for (const [p, counters] of state.live ?? []) {
+      const entry = view.partitions[p];
+      if (entry) addCounters(entry, view.totals, counters, levels);
+    }
+    return view;
   }
 
   private prune(): void {

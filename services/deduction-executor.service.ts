@@ -87,9 +87,14 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
     jobs: {
       // One run per (rule, slot) across all nodes (run id SLOT-<slot>-<rule>): every tick while the
       // slot is open, each node runs it on the partitions it holds that are not DONE yet; a failing
-      // partition (schedule or ledger unavailable) is retried with back-off until the slot closes.
+      // partition (schedule or ledger unavailable) is retried with back-off until the slot closes,
+      // and so is one whose debits are still in flight or UNKNOWN (e.g. opened by a node that died:
+      // once the sweep settles them, a channel-side failure gets its next attempt in the slot).
+      // sent/succeeded/failed/unknown are events (summed); the others say what the last look saw.
       debitSlot: {
         slots: (svc: any, info: { now: Date }) => svc.openSlots(info.now.getTime()),
+        settled: (r: Record<string, number>) => !r.inFlight && !r.unknown,
+        levels: ["processed", "due", "inFlight", "alreadyCollected", "noBinding", "noChannel", "stopped", "notInSlot"],
         retries: 2,
         retryDelayMs: 500,
         maxRetryDelayMs: 5000,

@@ -101,20 +101,29 @@ export function runTotals(partitions: RunRecord["partitions"], wanted?: number[]
   return totals;
 }
 
-/** A partition merged over its executions (the rule is on RunPartition in the contract). */
-export function mergedPartition(executions: Record<string, RunExecution>): RunPartition {
+/**
+ * A partition merged over its executions (the rule is on RunPartition in the contract): `levels`
+ * (state counters as seen) come from the latest execution that ended, the others are summed.
+ */
+export function mergedPartition(executions: Record<string, RunExecution>, levels: string[] = []): RunPartition {
   const list = Object.values(executions);
   const at = (e: RunExecution) => e.finishedAt ?? e.startedAt ?? "";
   const done = list.filter((e) => e.status === "DONE").sort((x, y) => at(x).localeCompare(at(y)));
   const latest = [...list].sort((x, y) => at(y).localeCompare(at(x)))[0];
   const lead = done[0] ?? latest;
+  const seen = [...list].filter((e) => e.status !== "RUNNING").sort((x, y) => at(y).localeCompare(at(x)))[0] ?? latest;
+  const level = new Set(levels);
   const counters: Record<string, number> = {};
   let attempts = 0;
   let processed = 0;
   for (const e of list) {
     attempts += e.attempts ?? 0;
-    processed += e.processed ?? 0;
-    for (const [k, v] of Object.entries(e.counters ?? {})) counters[k] = (counters[k] ?? 0) + v;
+    if (!level.has("processed")) processed += e.processed ?? 0;
+    for (const [k, v] of Object.entries(e.counters ?? {})) if (!level.has(k)) counters[k] = (counters[k] ?? 0) + v;
+  }
+  if (seen) {
+    if (level.has("processed")) processed = seen.processed ?? 0;
+    for (const k of level) if (k !== "processed") counters[k] = seen.counters?.[k] ?? 0;
   }
   const started = list.map((e) => e.startedAt).filter((x): x is string => !!x).sort()[0];
   return {
@@ -123,6 +132,7 @@ export function mergedPartition(executions: Record<string, RunExecution>): RunPa
     processed,
     counters,
     ...(!done.length && latest?.error ? { error: latest.error } : {}),
+    ...(!done.length && latest?.note ? { note: latest.note } : {}),
     ...(lead ? { nodeId: lead.nodeId } : {}),
     ...(started ? { startedAt: started } : {}),
     ...(lead?.finishedAt && lead.status !== "RUNNING" ? { finishedAt: lead.finishedAt } : {}),
@@ -144,10 +154,11 @@ export function mergeRunProgress(partitions: RunRecord["partitions"], run: JobRu
       processed: prog.processed,
       counters: prog.counters ?? {},
       ...(prog.error ? { error: prog.error } : {}),
+      ...(prog.note ? { note: prog.note } : {}),
       ...(prog.startedAt ? { startedAt: prog.startedAt } : {}),
       ...(prog.finishedAt ? { finishedAt: prog.finishedAt } : {}),
     };
-    out[p] = mergedPartition({ ...executions, [key]: mine });
+    out[p] = mergedPartition({ ...executions, [key]: mine }, run.levels);
   }
   return out;
 }

@@ -497,6 +497,33 @@ describe("PartitionedJobs mixin", () => {
       expect(record.partitions[3].attempts).toBe(tries.get(3));
     });
 
+    it("keeps a partition whose work is still in flight PENDING and runs it again; state counters are the latest try's", async () => {
+      const { namespace, lockNamespace } = mesh();
+      const book = runBook();
+      await startBroker([book.schema], nodeOpts(namespace, "data"));
+      const slot = openSlot();
+      const tries = new Map<number, number>();
+      const job = slotJob(
+        slot,
+        async (p) => {
+          const n = (tries.get(p) ?? 0) + 1;
+          tries.set(p, n);
+          // Partition 2: a debit opened by a node that died is still in flight for two tries, then it settles.
+          if (p === 2) return n <= 2 ? { due: 1, inFlight: 1, sent: 0 } : { due: 1, inFlight: 0, sent: 1 };
+          return { due: 1, inFlight: 0, sent: 1 };
+        },
+        { settled: (r: Record<string, number>) => !r.inFlight, levels: ["processed", "due", "inFlight"] },
+      );
+      await startBroker([collectorService(job, FAST, { lockNamespace })], nodeOpts(namespace, "node-a"));
+      await until(() => book.records.get(slot.runId)?.partitions[2]?.status === "PENDING");
+      expect(book.records.get(slot.runId)!.partitions[2].note).toMatch(/in flight/);
+      await until(() => book.records.get(slot.runId)?.status === "DONE");
+      expect(tries.get(2)).toBe(3);
+      const record = book.records.get(slot.runId)!;
+      expect(record.partitions[2]).toMatchObject({ status: "DONE", attempts: 3, processed: 1, counters: { due: 1, inFlight: 0, sent: 1 } });
+      expect(record.totals).toMatchObject({ partitionsDone: P, processed: P, due: P, inFlight: 0, sent: P });
+    });
+
     it("sends its progress again when the run book was away: the record ends complete without a re-run", async () => {
       const { namespace, lockNamespace } = mesh();
       const book = runBook();
