@@ -39,6 +39,8 @@ export interface Config {
   simSeed: string;
   /** A trade opened but not sent, or sent without an answer, for this long is repaired by the sweep (query, never resend). */
   staleTradeSeconds: number;
+  /** How long a bank may act on a debit or payout request (sent as its expiry); NOT_FOUND is final only after it. */
+  requestTtlSeconds: number;
   /** How often partitioned jobs check leases and whether a job is due. */
   jobTickMs: number;
   /** Partition lease time-to-live: a dead node's partitions are taken over after it. */
@@ -172,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     dataKey: nonEmpty(env, "REPAYMESH_DATA_KEY"),
     simSeed: nonEmpty(env, "SIM_SEED") ?? "repaymesh",
     staleTradeSeconds: int(env, "STALE_TRADE_SECONDS", 60, 0, 86_400),
+    requestTtlSeconds: int(env, "REQUEST_TTL_SECONDS", 120, 5, 86_400),
     jobTickMs: int(env, "JOB_TICK_MS", 1000, 20, 60_000),
     leaseTtlMs: int(env, "LEASE_TTL_MS", 15_000, 300, 600_000),
     simJournal: (env.SIM_BANKS_JOURNAL ?? "on").toLowerCase() !== "off",

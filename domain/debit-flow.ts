@@ -259,18 +259,25 @@ export async function recordAnswer(
 }
 
 /**
- * Claim a trade INIT → SENDING (only one caller wins, so only one sends), send exactly what the
+ * Claim a trade INIT → SENDING (only one caller wins, so only one sends), let the winner prepare
+ * (a payout reserves its position here: only the winner ever reserves, once), send exactly what the
  * trade records, feed the channel's health, and record the outcome. Returns null when someone else
- * claimed it.
+ * claimed it. A preparation that refuses ends the trade FAILED without sending.
  */
 async function claimSendRecord(
   trade: TradeLike,
   send: () => Promise<PaymentOutcome>,
   settings: Pick<ChannelSettingsContent, "unknownQueryBackoffMinutes">,
   ports: FlowPorts,
-): Promise<{ outcome: PaymentOutcome; state: TradeState; trade: TradeLike } | null> {
+  prepare?: () => Promise<{ reason: string; side: "CHANNEL" } | null>,
+): Promise<{ outcome: PaymentOutcome | null; state: TradeState; trade: TradeLike } | null> {
   const claimed = await ports.transition({ tradeNo: trade.tradeNo, kind: trade.kind, from: "INIT", to: "SENDING" });
   if (!claimed.changed) return null;
+  const refused = prepare ? await prepare() : null;
+  if (refused) {
+    const res = await ports.transition({ tradeNo: trade.tradeNo, kind: trade.kind, from: "SENDING", to: "FAILED", failure: refused, note: "not sent" });
+    return { outcome: null, state: res.trade.state, trade: res.trade };
+  }
   const outcome = await send();
   const event = breakerEventOf(outcome);
   if (event) ports.record(trade.channel, event);
@@ -512,7 +519,7 @@ export async function debitPlan(
       return report;
     }
     report.result = "FAILED";
-    if (sent.trade.failure?.side === "BORROWER" || nextStep(sent.outcome) !== "TRY_NEXT_CHANNEL") return report;
+    if (sent.trade.failure?.side === "BORROWER" || !sent.outcome || nextStep(sent.outcome) !== "TRY_NEXT_CHANNEL") return report;
   }
   return report;
 }
@@ -692,27 +699,30 @@ export async function payout(req: PayoutRequestInput, settings: ChannelSettingsC
     const channel = ports.channel(trade.channel);
     if (!channel || !trade.beneficiary) return { result: "IN_FLIGHT", trades };
     const move = { channel: trade.channel, tradeNo, amount: trade.amount };
-    try {
-      await ports.reserve?.(move);
-    } catch (err: any) {
-      if (err?.type === "POSITION_INSUFFICIENT" || err?.code === "POSITION_INSUFFICIENT") {
-        await ports.transition({ tradeNo, kind: "PAYOUT", from: "INIT", to: "FAILED", failure: { reason: "POSITION_INSUFFICIENT", side: "CHANNEL" } });
-        continue;
+    // Only the caller that claimed the trade reserves, after the claim and before sending: a slow
+    // caller can never reserve for a trade that already moved on (and so never commit twice).
+    const reserve = async () => {
+      try {
+        await ports.reserve?.(move);
+        return null;
+      } catch (err: any) {
+        if (err?.type === "POSITION_INSUFFICIENT" || err?.code === "POSITION_INSUFFICIENT") return { reason: "POSITION_INSUFFICIENT", side: "CHANNEL" as const };
+        throw err;
       }
-      throw err;
-    }
+    };
     const beneficiary = trade.beneficiary;
     const sent = await claimSendRecord(
       trade,
       () => channel.payout({ tradeNo, accountNo: beneficiary.accountNo, accountName: beneficiary.accountName, amount: trade.amount, expiresAt: trade.expiresAt ?? expiryFor(ports, timings), memo: trade.purpose }),
       settings,
       ports,
+      reserve,
     );
     if (!sent) return { result: "IN_FLIGHT", trades };
     if (sent.state !== "SUCCESS" && sent.state !== "FAILED") return { result: "UNKNOWN", trades };
     await finishSteps(sent.trade, ports);
     if (sent.state === "SUCCESS") return { result: "SUCCEEDED", trades };
-    if (nextStep(sent.outcome) !== "TRY_NEXT_CHANNEL") return { result: "FAILED", trades };
+    if (sent.outcome && nextStep(sent.outcome) !== "TRY_NEXT_CHANNEL") return { result: "FAILED", trades };
   }
   return { result: "FAILED", trades };
 }

@@ -126,7 +126,8 @@ export class LedgerCore {
    * A SUCCESS for a trade already FAILED (a late arrival the bank acted on after all): recorded once,
    * audited with the failure it replaces, with its flow, repayment or position steps pending.
    */
-  async lateSuccess(params: LateSuccessParams): Promise<{ trade: Trade; changed: boolean }> {
+  async lateSuccess(params: LateSuccessParams, tries = 0): Promise<{ trade: Trade; changed: boolean }> {
+    if (tries > 50) throw new DomainError("VERSION_CONFLICT", `Trade ${params.tradeNo} is too contended; try again`, { tradeNo: params.tradeNo });
     const t = await this.mustFind(params.tradeNo);
     if (t.state === "SUCCESS") return { trade: t, changed: false };
     if (t.state !== "FAILED") throw new DomainError("ILLEGAL_TRANSITION", `Trade ${t.tradeNo} is ${t.state}, not FAILED: record its outcome by a transition`, { from: t.state, to: "SUCCESS" });
@@ -145,9 +146,10 @@ export class LedgerCore {
     };
     const push: Record<string, unknown> = { history: { from: "FAILED", to: "SUCCESS", at: now, note } };
     if (this.p.outboxEntry) push.outbox = this.p.outboxEntry("trade.succeeded", t.tradeNo, { tradeNo: t.tradeNo, from: "FAILED", to: "SUCCESS", note, late: true });
-    // The compare-and-set also pins whether the failure's RELEASE was done, so COMMIT vs LATE_COMMIT is right.
-    const updated = await this.p.trades.updateOne({ _id: t.tradeNo, state: "FAILED", pending: releasePending ? "RELEASE" : { $ne: "RELEASE" } }, { $set: set, $push: push });
-    if (!updated) return this.lateSuccess(params);
+    // The compare-and-set also pins the steps' revision, so whether the failure's RELEASE was done
+    // (COMMIT vs LATE_COMMIT) is decided on what is recorded. (No $ne on the array: NeDB and MongoDB differ there.)
+    const updated = await this.p.trades.updateOne({ _id: t.tradeNo, state: "FAILED", stepRev: t.stepRev ?? { $exists: false } }, { $set: set, $push: push });
+    if (!updated) return this.lateSuccess(params, tries + 1);
     this.p.outboxWritten?.("trades", t.tradeNo, updated);
     this.p.warn?.(`Trade ${t.tradeNo} succeeded after it was recorded FAILED (${params.source}): recorded as a late success`);
     return { trade: await this.flowFirst(updated), changed: true };
@@ -167,7 +169,7 @@ export class LedgerCore {
 
   /** A pending step is done: pull it (APPLY also sets `applied`). Replays change nothing. */
   async completeStep(tradeNo: string, step: PendingStep): Promise<{ changed: boolean }> {
-    const update: Record<string, unknown> = { $pull: { pending: step } };
+    const update: Record<string, unknown> = { $pull: { pending: step }, $inc: { stepRev: 1 } };
     if (step === "APPLY") update.$set = { applied: true };
     let updated = await this.p.trades.updateOne({ _id: tradeNo, pending: step }, update);
     if (!updated && step === "APPLY") {
@@ -222,7 +224,7 @@ export class LedgerCore {
       }
       return { $set: { reserved: fmt(reserved), [`reservations.${m.tradeNo}`]: m.amount } };
     });
-    // A paused sender may reserve after its trade was failed: give it back at once (sweepReservations would).
+    // A sender paused after its claim may reserve after the sweep failed the trade: give it back at once (sweepReservations would).
     const t = await this.p.trades.findById(m.tradeNo);
     if (res.changed && t && isFinal(t.state)) await this.settleReservation(t);
     return res;
@@ -292,6 +294,11 @@ export class LedgerCore {
     return out;
   }
 
+  /**
+   * Only the caller that claimed a payout reserves, once, before sending (domain/debit-flow.ts), so a
+   * trade has at most one reservation ever: committing it on SUCCESS and releasing it on FAILED is
+   * right whenever it is found.
+   */
   private async settleReservation(t: Trade): Promise<"COMMITTED" | "RELEASED" | null> {
     const move = { channel: t.channel, tradeNo: t.tradeNo };
     if (t.state === "SUCCESS") {

@@ -73,7 +73,7 @@ export interface ExecutorOptions {
 }
 
 export default function deductionExecutorService(cfg: Config, opts: ExecutorOptions = {}): ServiceSchema {
-  const timings = opts.timings ?? { staleInitMs: cfg.staleTradeSeconds * 1000, sendingTimeoutMs: cfg.staleTradeSeconds * 1000 };
+  const timings: FlowTimings = { requestTtlMs: cfg.requestTtlSeconds * 1000, ...(opts.timings ?? { staleInitMs: cfg.staleTradeSeconds * 1000, sendingTimeoutMs: cfg.staleTradeSeconds * 1000 }) };
   return {
     name: "deduction-executor",
     mixins: [
@@ -144,7 +144,7 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
             throw new DomainError("PAYOUT_CONFLICT", `Payout ${p.payoutNo} was requested with different content`, { payoutNo: p.payoutNo });
           }
           const settings = await this.channelSettings({});
-          const res = await payout({ ...p, partition: partitionOf(p.payoutNo, cfg.partitions) }, settings, this.flowPorts);
+          const res = await payout({ ...p, partition: partitionOf(p.payoutNo, cfg.partitions) }, settings, this.flowPorts, timings);
           return this.payoutView(p.payoutNo, res.result, res.rejected);
         },
       },
@@ -319,15 +319,29 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
       },
       async repairPartition(this: any, partition: number) {
         const open: TradeLike[] = await this.broker.call("ledger.find", { query: { partition, state: { $in: ["INIT", "SENDING", "UNKNOWN"] } }, limit: 5000 });
-        const unapplied: TradeLike[] = await this.broker.call("ledger.find", { query: { partition, kind: "DEBIT", state: "SUCCESS", applied: false }, limit: 5000 });
-        if (!open.length && !unapplied.length) return { processed: 0 };
+        // Final trades with steps left (flow, repayment, position), and debits from before pending steps existed.
+        const pending: TradeLike[] = await this.broker.call("ledger.find", {
+          query: { partition, state: { $in: ["SUCCESS", "FAILED"] }, $or: [{ "pending.0": { $exists: true } }, { kind: "DEBIT", state: "SUCCESS", applied: false, pending: { $exists: false } }] },
+          limit: 5000,
+        });
+        // Reservations are per channel, not per partition: partition 0's holder sweeps them.
+        const reservations = partition === 0 ? await this.broker.call("ledger.sweepReservations", {}) : { committed: 0, released: 0 };
+        if (!open.length && !pending.length) return { processed: 0, reservationsCommitted: reservations.committed, reservationsReleased: reservations.released };
         const settings = await this.channelSettings({});
-        const report = await repairTrades([...open, ...unapplied], settings, this.flowPorts, timings);
-        return { processed: report.examined, ...report };
+        const report = await repairTrades([...open, ...pending], settings, this.flowPorts, timings);
+        return { processed: report.examined, ...report, reservationsCommitted: reservations.committed, reservationsReleased: reservations.released };
       },
       /** The flows' ports onto the ledger, schedule, channels and counters (built once, in created). */
       ports(this: any): FlowPorts {
-        const call = (action: string, params: unknown) => this.broker.call(action, params);
+        // An internal action that refuses our own parameters is our fault, never the caller's: a 500, not their 422.
+        const call = (action: string, params: unknown) =>
+          this.broker.call(action, params).catch((err: any) => {
+            if (err?.type === "VALIDATION_ERROR") {
+              this.logger.error(`Internal call ${action} refused its parameters: ${err.message}`, err.data);
+              throw new DomainError("INTERNAL_ERROR", `An internal step (${action}) failed; nothing was sent for it`, { action });
+            }
+            throw err;
+          });
         return {
           nowMs: () => this.clock.nowMs(),
           today: () => this.clock.today(),
@@ -337,8 +351,12 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
           noteQuery: async (p) => {
             await call("ledger.noteQuery", p);
           },
-          markApplied: async (tradeNo) => {
-            await call("ledger.markApplied", { tradeNo });
+          lateSuccess: (p) => call("ledger.lateSuccess", p) as Promise<{ trade: TradeLike; changed: boolean }>,
+          completeStep: async (tradeNo, step) => {
+            await call("ledger.completeStep", { tradeNo, step });
+          },
+          finishFlow: async (tradeNo) => {
+            await call("ledger.finishFlow", { tradeNo });
           },
           applyRepayment: (p) => call("schedule.applyRepayment", { ...p, source: "DEBIT" }),
           channel: (code) => this.channels.get(code),
@@ -356,6 +374,7 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
           reserve: (m) => call("ledger.reserve", m),
           commit: (m) => call("ledger.commit", m),
           release: (m) => call("ledger.release", m),
+          commitLate: (m) => call("ledger.commitLate", m),
           positions: async () => {
             const rows: Array<{ channel: string; available: string }> = await call("ledger.positions", {});
             return Object.fromEntries(rows.map((r) => [r.channel, r.available]));

@@ -2,22 +2,17 @@
  * ledger — owns trades (debit and payout orders), flows (资金流水), payout positions (头寸) and the
  * progress records of debit runs (fed by the executors' `jobs.progress` events, from every node).
  *
- * Safety without locks:
- *   - a trade's number is its _id (unique) and the merchant order number sent to the channel;
- *     opening the same trade twice returns the first (idempotent);
- *   - `openKey` (unique, sparse) is set while a trade is INIT/SENDING/UNKNOWN: a second open trade for
- *     the same plan (or payout) is refused with TRADE_IN_FLIGHT — money is never sent twice while an
- *     earlier attempt may still move it;
- *   - every transition is a compare-and-set on the current state, checked against the transition table;
- *   - a flow is written once per successful trade (its id derives from the trade number);
- *   - position reservations are kept per trade number, so reserve/commit/release can be replayed.
+ * Safety without locks: the rules are domain/ledger-core.ts (unique trade numbers, one open trade per
+ * plan or payout, compare-and-set transitions that report what they matched, the steps after an
+ * outcome pending in the same write, late successes audited, reservations per trade); this service
+ * runs them on its collections and serves the lists.
  */
 import type { Context, ServiceSchema } from "moleculer";
 import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { fmt, money, ZERO, type Decimal } from "../domain/money";
-import { assertTransition, isFinal, type TradeState } from "../domain/trade-state";
+import { LedgerCore } from "../domain/ledger-core";
 import type { Page } from "../contracts/common";
 import { OutboxMixin } from "../mixins/messaging/outbox.mixin";
 import {
@@ -33,6 +28,10 @@ import {
   positionMoveParams,
   tradeNoParams,
   transitionParams,
+  lateSuccessParams,
+  completeStepParams,
+  type LateSuccessParams,
+  type CompleteStepParams,
   type AdjustPositionParams,
   type Flow,
   type ListFlowsParams,
@@ -64,6 +63,13 @@ import {
 import { ClockMixin } from "../mixins/clock.mixin";
 
 export type TradeView = Omit<Trade, "_id" | "openKey">;
+type CoreTrade = { trade: Trade; changed: boolean };
+
+/** A trade for the executor over the mesh: unmasked (it sends what the trade records), without store internals. */
+export function internalView(t: Trade): TradeView {
+  const { _id: _i, openKey: _k, outbox: _o, ...rest } = t as Trade & { outbox?: unknown };
+  return rest;
+}
 
 /** A trade as callers see it: the beneficiary's account number masked to its last four digits. */
 export function tradeView(t: Trade): TradeView {
@@ -71,8 +77,6 @@ export function tradeView(t: Trade): TradeView {
   if (rest.beneficiary) rest.beneficiary = { ...rest.beneficiary, accountNo: "****" + rest.beneficiary.accountNo.slice(-4) };
   return rest;
 }
-
-const EVENT_OF: Partial<Record<TradeState, string>> = { SUCCESS: "trade.succeeded", FAILED: "trade.failed", UNKNOWN: "trade.unknown" };
 
 /**
  * A run's totals over its wanted partitions: how many are DONE, FAILED, SKIPPED, and still to end
@@ -217,35 +221,8 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         visibility: "public",
         params: openTradeParams,
         async handler(this: any, ctx: Context<OpenTradeParams>): Promise<{ trade: TradeView; created: boolean }> {
-          const p = ctx.params;
-          const now = this.clock.iso();
-          const trade: Trade & { businessDate: string } = {
-            _id: p.tradeNo,
-            ...p,
-            fee: p.fee ?? "0.00",
-            state: "INIT",
-            queries: 0,
-            applied: p.kind === "DEBIT" ? false : undefined,
-            history: [{ from: null, to: "INIT", at: now }],
-            businessDate: this.clock.today(),
-            createdAt: now,
-            updatedAt: now,
-          };
-          if (trade.applied === undefined) delete trade.applied;
-          try {
-            await this.store.insert(trade);
-            return { trade: tradeView(trade), created: true };
-          } catch (err: any) {
-            if (err?.code !== "DUPLICATE_KEY") throw err;
-          }
-          const existing: Trade | null = await this.store.findById(p.tradeNo);
-          if (existing) return { trade: tradeView(existing), created: false };
-          const holder: Trade | null = await this.store.findOne({ openKey: p.openKey });
-          throw new DomainError("TRADE_IN_FLIGHT", `Another trade for ${p.openKey} is still open`, {
-            openKey: p.openKey,
-            openTradeNo: holder?.tradeNo,
-            openState: holder?.state,
-          });
+          const { trade, created } = await this.core.open(ctx.params);
+          return { trade: internalView(trade), created };
         },
       },
       /** Compare-and-set a trade from one state to the next; a replay of a done transition is a no-op. */
@@ -253,58 +230,56 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         visibility: "public",
         params: transitionParams,
         async handler(this: any, ctx: Context<TransitionParams>): Promise<{ trade: TradeView; changed: boolean }> {
-          const p = ctx.params;
-          assertTransition(p.from, p.to);
-          const now = this.clock.iso();
-          const set: Record<string, unknown> = { state: p.to, updatedAt: now };
-          if (p.channelRef) set.channelRef = p.channelRef;
-          if (p.failure) set.failure = p.failure;
-          if (p.nextQueryAt) set.nextQueryAt = p.nextQueryAt;
-          if (p.needsReconciliation !== undefined) set.needsReconciliation = p.needsReconciliation;
-          if (p.to === "SENDING") set.sentAt = now;
-          // The trade's event goes into the trade in the same compare-and-set (the outbox).
-          const event = EVENT_OF[p.to];
-          const push: Record<string, unknown> = { history: { from: p.from, to: p.to, at: now, ...(p.note ? { note: p.note } : {}) } };
-          if (event) push.outbox = this.outboxEntry(event, p.tradeNo, { tradeNo: p.tradeNo, from: p.from, to: p.to, ...(p.note ? { note: p.note } : {}) });
-          const update: Record<string, any> = { $set: set, $push: push };
-          if (isFinal(p.to)) {
-            set.completedAt = now;
-            update.$unset = { openKey: true, nextQueryAt: true };
-          }
-          if (p.countQuery) update.$inc = { queries: 1 };
-          const updated: Trade | null = await this.store.updateOne({ _id: p.tradeNo, state: p.from }, update);
-          if (!updated) {
-            const current: Trade | null = await this.store.findById(p.tradeNo);
-            if (!current) throw new DomainError("NOT_FOUND", `Trade ${p.tradeNo} not found`, { tradeNo: p.tradeNo });
-            return { trade: tradeView(current), changed: false };
-          }
-          if (p.to === "SUCCESS") await this.writeFlow(updated);
-          if (event) this.outboxWritten("trades", p.tradeNo, updated);
-          return { trade: tradeView(updated), changed: true };
+          return this.coreView(await this.core.transition(ctx.params));
+        },
+      },
+      /** A SUCCESS that came after the trade was recorded FAILED: audited, its steps pending, ops alerted. */
+      lateSuccess: {
+        visibility: "public",
+        params: lateSuccessParams,
+        async handler(this: any, ctx: Context<LateSuccessParams>): Promise<{ trade: TradeView; changed: boolean }> {
+          const res = await this.core.lateSuccess(ctx.params);
+          if (res.changed) this.broker.emit("ops.alert", { kind: "LATE_SUCCESS", message: `Trade ${ctx.params.tradeNo} succeeded after it was recorded FAILED`, tradeNo: ctx.params.tradeNo, source: ctx.params.source });
+          return this.coreView(res);
         },
       },
       /** A compensating query that brought no definite answer: when to ask next, or hand over to reconciliation. */
       noteQuery: {
         visibility: "public",
         params: noteQueryParams,
-        async handler(this: any, ctx: Context<NoteQueryParams>) {
-          const set: Record<string, unknown> = { updatedAt: this.clock.iso() };
-          if (ctx.params.nextQueryAt) set.nextQueryAt = ctx.params.nextQueryAt;
-          if (ctx.params.needsReconciliation !== undefined) set.needsReconciliation = ctx.params.needsReconciliation;
-          const update: Record<string, unknown> = { $set: set, $inc: { queries: 1 } };
-          if (ctx.params.needsReconciliation) update.$push = { outbox: this.outboxEntry("trade.needs_reconciliation", ctx.params.tradeNo, { tradeNo: ctx.params.tradeNo }) };
-          const updated = await this.store.updateOne({ _id: ctx.params.tradeNo, state: { $in: ["SENDING", "UNKNOWN"] } }, update);
-          if (updated && ctx.params.needsReconciliation) this.outboxWritten("trades", ctx.params.tradeNo, updated);
-          return { changed: !!updated };
+        handler(this: any, ctx: Context<NoteQueryParams>) {
+          return this.core.noteQuery(ctx.params);
         },
       },
       /** Record that a successful debit was applied to its plan (the apply itself is idempotent per trade). */
       markApplied: {
         visibility: "public",
         params: tradeNoParams,
-        async handler(this: any, ctx: Context<TradeNoParams>) {
-          const updated = await this.store.updateOne({ _id: ctx.params.tradeNo, state: "SUCCESS", applied: false }, { $set: { applied: true, updatedAt: this.clock.iso() } });
-          return { changed: !!updated };
+        handler(this: any, ctx: Context<TradeNoParams>) {
+          return this.core.completeStep(ctx.params.tradeNo, "APPLY");
+        },
+      },
+      /** A step after an outcome is done (idempotent). */
+      completeStep: {
+        visibility: "public",
+        params: completeStepParams,
+        handler(this: any, ctx: Context<CompleteStepParams>) {
+          return this.core.completeStep(ctx.params.tradeNo, ctx.params.step);
+        },
+      },
+      /** Write a successful trade's flow if it is not written yet, and mark the step done. */
+      finishFlow: {
+        visibility: "public",
+        params: tradeNoParams,
+        handler(this: any, ctx: Context<TradeNoParams>) {
+          return this.core.finishFlow(ctx.params.tradeNo);
+        },
+      },
+      /** Finish every reservation whose trade is final (a crash or a late reserve left it held). */
+      sweepReservations: {
+        visibility: "public",
+        handler(this: any) {
+          return this.core.sweepReservations();
         },
       },
       /** Query-side helpers for the executor and its sweeps. */
@@ -318,7 +293,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         async handler(this: any, ctx: Context<{ query: Record<string, unknown>; limit?: number }>): Promise<TradeView[]> {
           const rows: Trade[] = await this.store.find(ctx.params.query, { sort: { createdAt: 1 }, limit: ctx.params.limit ?? 1000 });
           // Internal (mesh only): unmasked, so the executor can compare a replayed payout with the first.
-          return rows.map(({ _id: _i, openKey: _k, ...t }) => t);
+          return rows.map(internalView);
         },
       },
       /** Reconciliation: a channel's trades of a business date sorted by trade number, a page after `after`. */
@@ -437,17 +412,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         async handler(this: any, ctx: Context<AdjustPositionParams>) {
           const p = ctx.params;
           const by = actorOf(ctx);
-          const { position } = await this.casPosition(p.channel, (pos: Position) => {
-            const amount = money(p.amount);
-            const balance = p.direction === "TOP_UP" ? money(pos.balance).plus(amount) : money(pos.balance).minus(amount);
-            if (balance.minus(money(pos.reserved)).lt(ZERO)) {
-              throw new DomainError("POSITION_INSUFFICIENT", `Withdrawing ${p.amount} would leave ${p.channel} below its reservations`, { channel: p.channel });
-            }
-            return {
-              $set: { balance: fmt(balance), ...(p.lowWatermark ? { lowWatermark: p.lowWatermark } : {}) },
-              $push: { history: { at: this.clock.iso(), by, action: p.direction, amount: p.amount, balance: fmt(balance), reason: p.reason } },
-            };
-          });
+          const { position } = await this.core.adjust(p.channel, { amount: p.amount, direction: p.direction, reason: p.reason, lowWatermark: p.lowWatermark, by });
           this.logger.info(`Position ${p.channel} ${p.direction} ${p.amount} by ${by}: ${p.reason}`);
           return this.positionView(position);
         },
@@ -456,15 +421,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         visibility: "public",
         params: positionMoveParams,
         async handler(this: any, ctx: Context<PositionMoveParams>) {
-          const { channel, tradeNo, amount } = ctx.params;
-          const { position, changed } = await this.casPosition(channel, (pos: Position) => {
-            if (pos.reservations[tradeNo] !== undefined) return null;
-            const reserved = money(pos.reserved).plus(money(amount));
-            if (money(pos.balance).lt(reserved)) {
-              throw new DomainError("POSITION_INSUFFICIENT", `Position ${channel} cannot cover ${amount}`, { channel, available: fmt(money(pos.balance).minus(money(pos.reserved))) });
-            }
-            return { $set: { reserved: fmt(reserved), [`reservations.${tradeNo}`]: amount } };
-          });
+          const { position, changed } = await this.core.reserve(ctx.params);
           return { position: this.positionView(position), changed };
         },
       },
@@ -473,17 +430,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         visibility: "public",
         params: positionMoveParams,
         async handler(this: any, ctx: Context<PositionMoveParams>) {
-          const { channel, tradeNo } = ctx.params;
-          const { position, changed } = await this.casPosition(channel, (pos: Position) => {
-            const held = pos.reservations[tradeNo];
-            if (held === undefined) return null;
-            const balance = money(pos.balance).minus(money(held));
-            return {
-              $set: { balance: fmt(balance), reserved: fmt(money(pos.reserved).minus(money(held))) },
-              $unset: { [`reservations.${tradeNo}`]: true },
-              $push: { history: { at: this.clock.iso(), by: "payout", action: "PAYOUT", amount: held, balance: fmt(balance), tradeNo } },
-            };
-          });
+          const { position, changed } = await this.core.commit(ctx.params);
           return { position: this.positionView(position), changed };
         },
       },
@@ -492,12 +439,16 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         visibility: "public",
         params: positionMoveParams,
         async handler(this: any, ctx: Context<PositionMoveParams>) {
-          const { channel, tradeNo } = ctx.params;
-          const { position, changed } = await this.casPosition(channel, (pos: Position) => {
-            const held = pos.reservations[tradeNo];
-            if (held === undefined) return null;
-            return { $set: { reserved: fmt(money(pos.reserved).minus(money(held))) }, $unset: { [`reservations.${tradeNo}`]: true } };
-          });
+          const { position, changed } = await this.core.release(ctx.params);
+          return { position: this.positionView(position), changed };
+        },
+      },
+      /** A late payout success whose reservation was already given back: taken off the balance once. */
+      commitLate: {
+        visibility: "public",
+        params: positionMoveParams,
+        async handler(this: any, ctx: Context<PositionMoveParams>) {
+          const { position, changed } = await this.core.commitLate(ctx.params);
           return { position: this.positionView(position), changed };
         },
       },
@@ -650,67 +601,26 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         const { _id, reservations, history, ...rest } = pos;
         return { ...rest, available: fmt(money(pos.balance).minus(money(pos.reserved))), openReservations: Object.keys(reservations).length, history: history.slice(-20) };
       },
-      async writeFlow(this: any, trade: Trade) {
-        const flow: Flow = {
-          _id: "FL-" + trade.tradeNo,
-          flowNo: "FL-" + trade.tradeNo,
-          tradeNo: trade.tradeNo,
-          kind: trade.kind,
-          direction: trade.kind === "DEBIT" ? "IN" : "OUT",
-          amount: trade.amount,
-          fee: trade.fee,
-          channel: trade.channel,
-          ...(trade.planId ? { planId: trade.planId } : {}),
-          ...(trade.funderId ? { funderId: trade.funderId } : {}),
-          ...(trade.partition !== undefined ? { partition: trade.partition } : {}),
-          ...(trade.payoutNo ? { payoutNo: trade.payoutNo } : {}),
-          businessDate: this.clock.today(),
-          createdAt: this.clock.iso(),
-        };
-        try {
-          await this.stores.flows.insert(flow);
-        } catch (err: any) {
-          if (err?.code !== "DUPLICATE_KEY") throw err; // written before: one flow per trade
-        }
+      coreView(res: CoreTrade) {
+        return { trade: internalView(res.trade), changed: res.changed };
       },
-      async loadPosition(this: any, channel: string): Promise<Position> {
-        let pos: Position | null = await this.stores.positions.findById(channel);
-        if (!pos) {
-          const fresh: Position = { _id: channel, channel, balance: "0.00", reserved: "0.00", reservations: {}, lowWatermark: "0.00", version: 0, history: [], updatedAt: this.clock.iso() };
-          try {
-            pos = await this.stores.positions.insert(fresh);
-          } catch (err: any) {
-            if (err?.code !== "DUPLICATE_KEY") throw err;
-            pos = await this.stores.positions.findById(channel);
-          }
-        }
-        return pos as Position;
-      },
-      /**
-       * Change a position by compare-and-set on its version, retrying on a concurrent change.
-       * `change` returns the $set / extra update, or null when there is nothing to do (idempotent replay).
-       */
-      async casPosition(this: any, channel: string, change: (pos: Position) => Record<string, any> | null): Promise<{ position: Position; changed: boolean }> {
-        for (let i = 0; i < 50; i++) {
-          const pos: Position = await this.loadPosition(channel);
-          const update = change(pos);
-          if (!update) return { position: pos, changed: false };
-          update.$set = { ...(update.$set ?? {}), version: pos.version + 1, updatedAt: this.clock.iso() };
-          const saved: Position | null = await this.stores.positions.updateOne({ _id: channel, version: pos.version }, update);
-          if (saved) {
-            this.checkLow(saved);
-            return { position: saved, changed: true };
-          }
-        }
-        throw new DomainError("VERSION_CONFLICT", `Position ${channel} is too contended; try again`, { channel });
-      },
-      checkLow(this: any, pos: Position) {
-        const available = money(pos.balance).minus(money(pos.reserved));
-        if (money(pos.lowWatermark).gt(ZERO) && available.lt(money(pos.lowWatermark))) {
-          this.logger.warn(`Position ${pos.channel} is low: ${fmt(available)} available, watermark ${pos.lowWatermark}`);
-          this.broker.emit("position.low", { channel: pos.channel, available: fmt(available), lowWatermark: pos.lowWatermark });
-        }
-      },
+    },
+    /** The stores exist once connected (mixins/store.mixin.ts). */
+    onStoreReady(this: any) {
+      this.core = new LedgerCore({
+        trades: this.store,
+        flows: this.stores.flows,
+        positions: this.stores.positions,
+        iso: () => this.clock.iso(),
+        today: () => this.clock.today(),
+        outboxEntry: (type, key, data) => this.outboxEntry(type, key, data),
+        outboxWritten: (collection, id, doc) => this.outboxWritten(collection, id, doc),
+        lowPosition: (pos, available) => {
+          this.logger.warn(`Position ${pos.channel} is low: ${available} available, watermark ${pos.lowWatermark}`);
+          this.broker.emit("position.low", { channel: pos.channel, available, lowWatermark: pos.lowWatermark });
+        },
+        warn: (message) => this.logger.warn(message),
+      });
     },
   } as ServiceSchema;
 }
