@@ -63,6 +63,8 @@ export interface ChannelSettingsContent {
   cardDailyAttemptCap: number;
   channelDailyAttemptCap?: number;
   unknownQueryBackoffMinutes: number[];
+  /** How routing ranks a channel with no data yet (CHANNEL_SETTINGS `successRate.unknownPrior`). */
+  successRate?: { unknownPrior?: number };
 }
 
 export interface FlowPorts {
@@ -429,6 +431,7 @@ export async function debitPlan(
       cardDailyAttemptCap: settings.cardDailyAttemptCap,
       channelDailyAttemptCap: settings.channelDailyAttemptCap,
       exclude: tried,
+      unknownRatePrior: settings.successRate?.unknownPrior,
     });
     const pick = decision.candidates[0];
     if (!pick) {
@@ -664,6 +667,7 @@ export async function payout(req: PayoutRequestInput, settings: ChannelSettingsC
       cardDailyAttemptCap: Number.MAX_SAFE_INTEGER,
       exclude: existing.map((t) => t.channel),
       position,
+      unknownRatePrior: settings.successRate?.unknownPrior,
     });
     const pick = decision.candidates.find((c) => ports.channel(c.code)?.capabilities.includes("PAYOUT"));
     if (!pick) return { result: existing.length ? "FAILED" : "NO_CHANNEL", trades: existing.map((t) => t.tradeNo), rejected: decision.rejected };

@@ -145,12 +145,12 @@ export class Scheduler {
 // Faults
 
 export interface Faults {
-  /** Before a store write: "FAIL" (nothing written), after it: "CRASH" (written, the caller dies). */
-  storeWrite(op: string, collection: string): "FAIL_BEFORE" | "CRASH_AFTER" | null;
+  /** Before a store write: "FAIL" (nothing written), after it: "CRASH" (written, the caller dies). `args` are the write's (query, update) or document. */
+  storeWrite(op: string, collection: string, args: readonly unknown[]): "FAIL_BEFORE" | "CRASH_AFTER" | null;
   /** A debit or payout on its way to the bank. */
   send(tradeNo: string): "REFUSED" | "LOST" | "TIMEOUT_AFTER" | "DELAYED" | "DUPLICATED" | null;
-  /** A query on its way to the bank. */
-  query(tradeNo: string): "REFUSED" | "TIMEOUT" | null;
+  /** A query on its way to the bank; WRONG_AMOUNT: a SUCCESS answer names another amount (a bank's bug, a mix-up). */
+  query(tradeNo: string): "REFUSED" | "TIMEOUT" | "WRONG_AMOUNT" | null;
   /** Delay of a DELAYED request (ms of simulated time). */
   delayMs(): number;
   /** Is the bank in an outage (maintenance) now? */
@@ -175,6 +175,7 @@ export interface FaultRates {
   duplicated: number;
   queryRefused: number;
   queryTimeout: number;
+  queryWrongAmount: number;
   maxDelayMs: number;
   outageWindows: number;
 }
@@ -196,7 +197,7 @@ export function randomFaults(rng: Rng, rates: FaultRates, startMs: number, spanM
       if (x < (acc += rates.duplicated)) return "DUPLICATED";
       return null;
     },
-    query: () => (rng.chance(rates.queryRefused) ? "REFUSED" : rng.chance(rates.queryTimeout) ? "TIMEOUT" : null),
+    query: () => (rng.chance(rates.queryRefused) ? "REFUSED" : rng.chance(rates.queryTimeout) ? "TIMEOUT" : rng.chance(rates.queryWrongAmount) ? "WRONG_AMOUNT" : null),
     delayMs: () => rng.int(rates.maxDelayMs),
     outage: (bank, nowMs) => windows.some((w) => w.bank === bank && nowMs >= w.from && nowMs < w.to),
   };
@@ -344,7 +345,10 @@ function faultyChannel(bank: SimBank, sim: Simulation): PaymentChannel {
       const f = sim.faults.query(tradeNo);
       if (f === "REFUSED") return { status: "UNAVAILABLE", bankCode: "CONN", message: "connection refused" };
       if (f === "TIMEOUT") return { status: "UNKNOWN", bankCode: "TIMEOUT", message: "no answer" };
-      return bank.query(tradeNo);
+      const answer = bank.query(tradeNo);
+      sim.queryLog.push({ tradeNo, at: sim.sched.nowMs, status: answer.status });
+      if (f === "WRONG_AMOUNT" && answer.status === "SUCCESS") return { ...answer, amount: fmt(money(answer.amount).plus(money("1.00"))) };
+      return answer;
     },
     statement: () => Promise.reject(new Error("not in the simulation")),
     parseStatement: () => [],
@@ -366,7 +370,7 @@ function faultyStore<T extends { _id: string }>(inner: Store<T>, sim: Simulation
     async (...a: A): Promise<R> => {
       if (!sim.faultsOn) return f(...a); // set-up and the healed network: no interleaving inside writes
       await sim.sched.yield(actorOf());
-      const fault = sim.faults.storeWrite(op, inner.collection);
+      const fault = sim.faults.storeWrite(op, inner.collection, a);
       if (fault === "FAIL_BEFORE") throw new SimCrash(`${inner.collection}.${op} failed before writing`);
       const r = await f(...a);
       if (fault === "CRASH_AFTER") throw new SimCrash(`${inner.collection}.${op} wrote, then the process died`);
@@ -413,6 +417,12 @@ export interface SimOptions {
   banksIgnoreExpiry?: boolean;
   timings?: Partial<FlowTimings>;
   pauseChance?: number;
+  /** Executor e's channel settings (a node with another view of routing: split brain). */
+  settingsFor?: (executor: number) => ChannelSettingsContent;
+  /** Every executor believes it holds every partition. */
+  allHoldAll?: boolean;
+  /** The payout numbers to pay (else drawn by the seed). */
+  payoutNos?: string[];
 }
 
 export const DEFAULT_RATES: FaultRates = {
@@ -425,6 +435,7 @@ export const DEFAULT_RATES: FaultRates = {
   duplicated: 0.04,
   queryRefused: 0.15,
   queryTimeout: 0.15,
+  queryWrongAmount: 0.02,
   maxDelayMs: 400_000,
   outageWindows: 2,
 };
@@ -447,6 +458,8 @@ export class Simulation {
   readonly alerts: Array<{ message: string; kind?: unknown }> = [];
   readonly crashes: string[] = [];
   readonly topUps = new Map<string, string>();
+  /** The answers banks gave to queries that reached them. */
+  readonly queryLog: Array<{ tradeNo: string; at: number; status: string }> = [];
   readonly timings: FlowTimings;
   private readonly pendingDeliveries: Array<{ at: number; run: () => void }> = [];
   private current = "main";
@@ -582,18 +595,19 @@ export class Simulation {
     for (let e = 0; e < this.opts.executors; e++) {
       const name = `exec${e}`;
       const ports = this.ports(name);
+      const settings = this.opts.settingsFor?.(e) ?? this.settings;
       this.spawn(name, async () => {
         // Each slot is run at its time and again a few minutes later (a tick that resumes it, a takeover).
         const passes = slotTimes.flatMap((slot, k) => [0, 1].map((again) => ({ slot, at: START + k * 6 * 3600_000 + again * (120_000 + this.rng.int(600_000)) })));
         for (const { slot, at } of passes) {
           if (this.sched.nowMs < at) await this.sched.yieldUntil(name, at);
           // Each executor believes it holds some partitions; overlaps are the split brain.
-          const held = [0, 1, 2, 3].filter((p) => p % this.opts.executors === e || this.rng.chance(0.3));
+          const held = [0, 1, 2, 3].filter((p) => this.opts.allHoldAll || p % this.opts.executors === e || this.rng.chance(0.3));
           for (const p of held) {
             for (const item of await this.due(p)) {
               const plan = item;
               try {
-                await debitPlan(item, `2026-02-15T${slot}`, `run-${slot}`, this.settings, ports, async () => ({ bindingId: plan.agreementNo, cardFingerprint: plan.card.padEnd(64, "0"), agreements: BANKS.map((c) => ({ channel: c, agreementNo: plan.agreementNo })) }), this.timings);
+                await debitPlan(item, `2026-02-15T${slot}`, `run-${slot}`, settings, ports, async () => ({ bindingId: plan.agreementNo, cardFingerprint: plan.card.padEnd(64, "0"), agreements: BANKS.map((c) => ({ channel: c, agreementNo: plan.agreementNo })) }), this.timings);
               } catch (err) {
                 if (!(err instanceof SimCrash)) throw err;
                 this.crashes.push(`${name}: ${err.message}`);
@@ -614,8 +628,8 @@ export class Simulation {
         }
       });
     }
-    for (let i = 0; i < this.opts.payouts; i++) {
-      const payoutNo = this.rng.chance(0.3) ? `PO.${i}.${"x".repeat(this.rng.int(60))}`.slice(0, 64) : `PO-${i}`;
+    const payouts = this.opts.payoutNos ?? Array.from({ length: this.opts.payouts }, (_, i) => (this.rng.chance(0.3) ? `PO.${i}.${"x".repeat(this.rng.int(60))}`.slice(0, 64) : `PO-${i}`));
+    for (const [i, payoutNo] of payouts.entries()) {
       const amount = fmt(money(String(100 + this.rng.int(3000))));
       for (let c = 0; c < this.opts.payoutCallers; c++) {
         const name = `pay${i}.${c}`;
@@ -624,6 +638,7 @@ export class Simulation {
       }
     }
     await this.sched.run();
+    await this.checkNoFalseFailure();
   }
 
   async sweepOnce(ports: FlowPorts, name: string): Promise<void> {
@@ -696,7 +711,12 @@ export class Simulation {
       const bt = this.banks.get(t.channel)!.trades.get(t.tradeNo);
       if (bt?.status === "SUCCESS") byPayout.set(t.payoutNo!, (byPayout.get(t.payoutNo!) ?? 0) + 1);
     }
-    for (const [no, n] of byPayout) if (n > 1) bad.push(`payout ${no} paid ${n} times`);
+    // Only a bank that acts on a request after its expiry can pay twice, and then the late success is alerted.
+    for (const [no, n] of byPayout) {
+      if (n <= 1) continue;
+      const alerted = trades.some((t) => t.payoutNo === no && t.lateSuccess && this.alerts.some((a) => a.kind === "LATE_SUCCESS" && a.message.includes(t.tradeNo)));
+      if (!this.opts.banksIgnoreExpiry || !alerted) bad.push(`payout ${no} paid ${n} times${alerted ? "" : " (not alerted)"}`);
+    }
     for (const pos of await this.positions.find({})) {
       const paid = money(this.banks.get(pos.channel)!.moved((t) => t.kind === "PAYOUT"));
       const expected = money(this.topUps.get(pos.channel) ?? "0").minus(paid);
@@ -712,8 +732,34 @@ export class Simulation {
       if ((t.state === "SUCCESS" || t.state === "FAILED") && t.state !== bankSays) bad.push(`trade ${t.tradeNo}: ledger ${t.state}, bank ${bt?.status ?? "never saw it"}`);
       if (t.kind === "DEBIT" && t.state === "SUCCESS" && !t.applied) bad.push(`trade ${t.tradeNo}: SUCCESS not applied`);
     }
+    // The bank saw exactly what the ledger records: no request the ledger does not know, none for another channel or amount.
+    const byNo = new Map(trades.map((t) => [t.tradeNo, t]));
+    for (const b of banks) {
+      for (const bt of b.trades.values()) {
+        const t = byNo.get(bt.tradeNo);
+        if (!t) bad.push(`bank ${b.code} received ${bt.tradeNo}, which the ledger never opened`);
+        else if (t.channel !== b.code || !money(t.amount).eq(money(bt.amount)) || t.kind !== bt.kind) bad.push(`bank ${b.code} received ${bt.kind} ${bt.tradeNo} ${bt.amount}; the ledger records ${t.kind} ${t.channel} ${t.amount}`);
+      }
+    }
     for (const c of this.crashes) if (c.includes("UNEXPECTED")) bad.push(c);
-    return bad;
+    return [...this.midRun, ...bad];
+  }
+
+  /** Violations seen while the faults still ran (checked by `runFaulty` before the network heals). */
+  readonly midRun: string[] = [];
+
+  /**
+   * While the faults run: a trade the ledger holds FAILED was not acted on by a bank that honours
+   * expiry (a query without a definite answer, or NOT_FOUND before the request expired, changes nothing).
+   */
+  async checkNoFalseFailure(): Promise<void> {
+    if (this.opts.banksIgnoreExpiry) return;
+    for (const t of await this.trades.find({ state: "FAILED" })) {
+      const bt = this.banks.get(t.channel)!.trades.get(t.tradeNo);
+      if (bt && (bt.status === "SUCCESS" || (bt.status === "PROCESSING" && bt.settleTo === "SUCCESS"))) {
+        this.midRun.push(`trade ${t.tradeNo} recorded FAILED (${t.failure?.reason}) while its bank holds it ${bt.status}`);
+      }
+    }
   }
 
   async summary(): Promise<Record<string, number>> {
