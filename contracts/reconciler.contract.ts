@@ -93,7 +93,8 @@ export interface StatementSettlement {
   channel: string;
   date: string;
   kind: string;
-  from: "UNKNOWN";
+  /** UNKNOWN: settled either way; FAILED: the statement shows the money moved after all (an audited late success). */
+  from: "UNKNOWN" | "FAILED";
   to: "SUCCESS" | "FAILED";
   amount: string;
   planId?: string;

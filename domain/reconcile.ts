@@ -17,7 +17,9 @@
  *
  * Settling: an UNKNOWN trade whose line agrees on the amount takes the bank's definite answer
  * (SUCCESS or FAILED), also when the bank dates it on another day. Money never moves by itself the
- * other way: a SUCCESS trade the bank shows FAILED is only a STATUS_DIFFERS discrepancy for ops.
+ * other way: a SUCCESS trade the bank shows FAILED is only a STATUS_DIFFERS discrepancy for ops. A
+ * FAILED trade the bank shows SUCCESS (same amount) is a STATUS_DIFFERS too, and is recorded as an
+ * audited late success (the ledger's lateSuccess: flow, plan credited once, surplus alerted).
  */
 import { DomainError } from "./errors";
 
@@ -58,7 +60,7 @@ export interface Classification {
   category: Category | null;
   /** Why a trade with no category was left alone. */
   skipped?: "ABSENT_FAILED" | "IN_FLIGHT";
-  /** The UNKNOWN trade is settled to this state from the statement. */
+  /** The UNKNOWN trade is settled to this state from the statement (a FAILED one only to SUCCESS: a late success). */
   settle?: "SUCCESS" | "FAILED";
 }
 
@@ -79,8 +81,12 @@ export function classify(ours: OurTrade | undefined, theirs: TheirLine | undefin
     case "SENDING":
       // The bank has a final answer while our executor still holds the trade: left to the sweep, shown to ops.
       return { category: "STATUS_DIFFERS" };
-    case "SUCCESS":
     case "FAILED":
+      // The bank acted on it after all (it ignored the request's expiry, or a late answer was lost):
+      // recorded as an audited late success, and still shown to ops.
+      if (theirs.status === "SUCCESS") return { category: "STATUS_DIFFERS", settle: "SUCCESS" };
+      return { category: dateOk ? "MATCHED" : "DATE_DIFFERS" };
+    case "SUCCESS":
       if (ours.state !== theirs.status) return { category: "STATUS_DIFFERS" };
       return { category: dateOk ? "MATCHED" : "DATE_DIFFERS" };
     default: {

@@ -534,7 +534,7 @@ export default function reconcilerService(cfg: Config): ServiceSchema {
             channel: run.channel,
             date: run.date,
             kind: s.ours.kind,
-            from: "UNKNOWN",
+            from: s.ours.state === "FAILED" ? "FAILED" : "UNKNOWN",
             to: s.to,
             amount: centsToAmount(s.ours.cents),
             ...(s.ours.planId ? { planId: s.ours.planId } : {}),
@@ -555,6 +555,7 @@ export default function reconcilerService(cfg: Config): ServiceSchema {
       /** Transition, apply, record: each step idempotent, so a rerun finishes what a crash left. */
       async finishSettlement(this: any, doc: StatementSettlement & { channelRef?: string; bankCode?: string }): Promise<boolean> {
         if (doc.status !== "PENDING") return false;
+        if (doc.from === "FAILED") return this.finishLateSuccess(doc);
         const res: { trade: { state: string }; changed: boolean } = await this.broker.call("ledger.transition", {
           tradeNo: doc.tradeNo,
           from: "UNKNOWN",
@@ -579,6 +580,27 @@ export default function reconcilerService(cfg: Config): ServiceSchema {
         }
         const event = this.outboxEntry("reconciliation.trade_settled", doc.tradeNo, { tradeNo: doc.tradeNo, runId: doc.runId, channel: doc.channel, date: doc.date, to: doc.to, amount: doc.amount, ...(doc.planId ? { planId: doc.planId } : {}) });
         const saved = await this.stores.settlements.updateOne({ _id: doc._id, status: "PENDING" }, { $set: { status: "DONE", repaymentApplied, settledAt: this.clock.iso() }, $push: { outbox: event } });
+        if (saved) this.outboxWritten("settlements", doc._id);
+        return !!saved && res.changed;
+      },
+      /**
+       * A FAILED trade the statement shows SUCCESS: the ledger records the audited late success (its
+       * flow, the plan's credit or the position's late commit pending in the same write, ops alerted);
+       * the executors' repair sweep finishes those steps once, and alerts any surplus as an overpayment.
+       */
+      async finishLateSuccess(this: any, doc: StatementSettlement & { channelRef?: string }): Promise<boolean> {
+        const res: { trade: { state: string }; changed: boolean } = await this.broker.call("ledger.lateSuccess", {
+          tradeNo: doc.tradeNo,
+          source: "STATEMENT",
+          ...(doc.channelRef && doc.channelRef.length <= 64 ? { channelRef: doc.channelRef } : {}),
+          note: `statement ${doc.runId}`,
+        });
+        if (res.trade.state !== "SUCCESS") {
+          await this.stores.settlements.updateOne({ _id: doc._id, status: "PENDING" }, { $set: { status: "SUPERSEDED", tradeState: res.trade.state } });
+          return false;
+        }
+        const event = this.outboxEntry("reconciliation.trade_settled", doc.tradeNo, { tradeNo: doc.tradeNo, runId: doc.runId, channel: doc.channel, date: doc.date, from: "FAILED", to: "SUCCESS", amount: doc.amount, ...(doc.planId ? { planId: doc.planId } : {}) });
+        const saved = await this.stores.settlements.updateOne({ _id: doc._id, status: "PENDING" }, { $set: { status: "DONE", repaymentApplied: false, settledAt: this.clock.iso() }, $push: { outbox: event } });
         if (saved) this.outboxWritten("settlements", doc._id);
         return !!saved && res.changed;
       },

@@ -166,6 +166,51 @@ describe("reconciliation", () => {
     for (const a of alerts) expect(a).toMatchObject({ kind: "RECONCILIATION_UNRESOLVED", count: 4 });
   });
 
+  it("a FAILED trade the statement shows SUCCESS becomes an audited late success: alerted, flow written, plan credited once", async () => {
+    node = await freshNode();
+    const alerts: any[] = [];
+    node.broker.createService({ name: "late-spy", events: { "ops.alert": (ctx: any) => void alerts.push(ctx.params) } });
+    // Bank A declines on its side; the installment is debited on bank B instead.
+    const bindingId = await bindCard(node, { channels: ["BANK_A", "BANK_B"] });
+    const { planId } = await dueOrder(node, bindingId);
+    banks(node).get("BANK_A")!.configure({ successRate: 0, failureMix: { CHANNEL_ERROR: 1 } });
+    await runSlot(node);
+    const rows = (await node.http("GET", `/api/v1/trades?planId=${planId}`)).body.rows;
+    const failedA = rows.find((t: any) => t.channel === "BANK_A");
+    expect(failedA).toMatchObject({ state: "FAILED" });
+    expect(rows.find((t: any) => t.channel === "BANK_B")).toMatchObject({ state: "SUCCESS" });
+
+    // Bank A's statement says the money moved after all.
+    const statement = bankAMapper().formatStatement([line(failedA, { channelRef: "A-LATE-1" })], DATE);
+    const up = await node.http("POST", "/api/v1/reconciliations/upload", { channel: "BANK_A", date: DATE, content: statement }, "ops");
+    expect(up.status).toBe(200);
+    expect(up.body.summary.STATUS_DIFFERS.count).toBe(1);
+    expect(up.body.settled).toEqual({ success: 1, failed: 0 });
+    const late = (await node.http("GET", `/api/v1/trades/${encodeURIComponent(failedA.tradeNo)}`)).body;
+    expect(late).toMatchObject({ state: "SUCCESS", lateSuccess: expect.objectContaining({ source: "STATEMENT" }) });
+    expect(alerts.some((a) => a.kind === "LATE_SUCCESS" && a.tradeNo === failedA.tradeNo)).toBe(true);
+
+    // The sweep finishes its steps once: one flow, the plan credited, the surplus kept and alerted.
+    await node.broker.call("deduction-executor.repairNow");
+    await node.broker.call("deduction-executor.repairNow");
+    const flows = (await node.http("GET", `/api/v1/flows?planId=${planId}`)).body.rows;
+    expect(flows.filter((f: any) => f.tradeNo === failedA.tradeNo)).toHaveLength(1);
+    expect(flows).toHaveLength(2);
+    const plan = (await node.http("GET", `/api/v1/plans/${planId}`)).body;
+    expect(Object.keys(plan.appliedTrades).sort()).toEqual(rows.map((t: any) => t.tradeNo).sort());
+    // The late money pays what the plan owes next (the next installment, early); only money beyond the
+    // plan's total would be a surplus (OVERPAYMENT alert). Ops were told by the LATE_SUCCESS alert.
+    expect(plan.installments.slice(0, 3).map((i: any) => i.status)).toEqual(["PAID", "PAID", "PENDING"]);
+    expect(plan.appliedTrades[failedA.tradeNo]).toMatchObject({ amount: AMOUNT, applied: AMOUNT, surplus: "0.00" });
+    expect(alerts.filter((a) => a.kind === "OVERPAYMENT")).toEqual([]);
+    expect((await node.http("GET", `/api/v1/trades/${encodeURIComponent(failedA.tradeNo)}`)).body.pending).toEqual([]);
+
+    // A rerun of the same statement changes nothing.
+    const again = await node.http("POST", "/api/v1/reconciliations/upload", { channel: "BANK_A", date: DATE, content: statement }, "ops");
+    expect(again.body.settled).toEqual({ success: 0, failed: 0 });
+    expect((await node.http("GET", `/api/v1/flows?planId=${planId}`)).body.rows).toHaveLength(2);
+  });
+
   it("refuses malformed statements with a clear code and applies nothing", async () => {
     node = await freshNode();
     banks(node).get("BANK_A")!.configure({ unknownRate: 1, unknownSettleMs: 1000 });

@@ -18,7 +18,7 @@ describe("classify", () => {
     ["amounts differ", ours("T", "SUCCESS", "100.00"), theirs("T", "SUCCESS", "100.01"), { category: "AMOUNT_DIFFERS" }],
     ["amounts differ on an UNKNOWN: not settled", ours("T", "UNKNOWN", "100.00"), theirs("T", "SUCCESS", "99.00"), { category: "AMOUNT_DIFFERS" }],
     ["ours SUCCESS, bank FAILED: only a discrepancy", ours("T", "SUCCESS"), theirs("T", "FAILED"), { category: "STATUS_DIFFERS" }],
-    ["ours FAILED, bank SUCCESS", ours("T", "FAILED"), theirs("T", "SUCCESS"), { category: "STATUS_DIFFERS" }],
+    ["ours FAILED, bank SUCCESS → a late success", ours("T", "FAILED"), theirs("T", "SUCCESS"), { category: "STATUS_DIFFERS", settle: "SUCCESS" }],
     ["ours SENDING, bank final", ours("T", "SENDING"), theirs("T", "SUCCESS"), { category: "STATUS_DIFFERS" }],
     ["bank dates it another day", ours("T", "SUCCESS"), theirs("T", "SUCCESS", "100.00", { date: "2026-02-16" }), { category: "DATE_DIFFERS" }],
     ["UNKNOWN, bank SUCCESS → settled SUCCESS", ours("T", "UNKNOWN"), theirs("T", "SUCCESS"), { category: "MATCHED", settle: "SUCCESS" }],
