@@ -1,4 +1,4 @@
-/* Channels: capabilities, limits, fees, the rolling success rate and the circuit breaker, as this node sees them. */
+/* Channels: capabilities, limits, fees, the rolling success rate, the circuit breaker and today's debit attempts (the cluster's view when Redis is shared). */
 (function () {
   "use strict";
 
@@ -47,7 +47,8 @@
   const COLUMNS = [
     { label: "Channel", get: (c) => h("strong", null, c.code) },
     { label: "Breaker", get: (c) => RM.badge(c.breaker) },
-    { label: "Success rate", get: (c) => rateCell(c.successRate) },
+    { label: "Success rate", get: (c) => h("div", null, rateCell(c.successRate), c.successRateAttempts ? h("div", { class: "small muted" }, "last " + c.successRateAttempts + " attempts") : null) },
+    { label: "Attempts today", get: (c) => (c.attemptsToday === null || c.attemptsToday === undefined ? h("span", { class: "muted" }, "—") : String(c.attemptsToday)) },
     { label: "Capabilities", get: (c) => h("div", { class: "chips" }, (c.capabilities || []).map((x) => h("span", { class: "chip" }, x))) },
     { label: "Limits", get: (c) => limitsCell(c.limits) },
     { label: "Fees", get: (c) => feesCell(c.fees) },
@@ -64,9 +65,10 @@
         h(
           "p",
           { class: "muted" },
-          "Debits are routed by fee, limits and health. A channel whose breaker is OPEN gets no new debits until a HALF_OPEN probe succeeds. Success rates and breakers are this node's view (",
-          RM.health ? RM.health.nodeID : "this node",
-          ").",
+          "Debits are routed by fee, limits and health. A channel whose breaker is OPEN gets no new debits until a HALF_OPEN probe succeeds. ",
+          rows.some((c) => c.healthScope === "PROCESS")
+            ? "Success rates and breakers shown are the view of one node (" + (RM.health ? RM.health.nodeID : "this node") + "): the whole system in embedded mode; in a cluster, Redis is not reachable and each executor routes by its own view until it is."
+            : "Success rates, breakers and today's attempts are shared by every executor of the cluster.",
         ),
         open.length ? h("div", { class: "note note-warn" }, "Breaker not closed: " + open.map((c) => c.code + " " + c.breaker).join(", ") + ".") : null,
         RM.table(COLUMNS, rows, { empty: "No channels configured", rowClass: (c) => (c.breaker === "OPEN" ? "row-failed" : c.breaker === "HALF_OPEN" ? "row-attention" : undefined) }),

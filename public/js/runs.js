@@ -50,9 +50,10 @@
   }
 
   /**
-   * Finished partitions over partitions: done + failed partitions. Taken from the partition
-   * statuses when the run carries them; otherwise from the totals as partitions − running, which
-   * counts the same thing (totals.failed can also include failed debits from the counters).
+   * Finished partitions over partitions: done + failed partitions. A SKIPPED partition (its lease
+   * was lost before it started) and a PENDING one (debits still in flight, tried again) are not
+   * finished: their next holder runs them. Taken from the partition statuses when the run carries
+   * them; otherwise from the ledger's totals (partitionsDone, partitionsFailed, partitionsSkipped).
    */
   function progressOf(run) {
     const parts = run.partitions ? Object.values(run.partitions) : [];
@@ -60,7 +61,7 @@
       let done = 0;
       let failed = 0;
       for (const p of parts) {
-        if (p.status === "DONE" || p.status === "SKIPPED") done++;
+        if (p.status === "DONE") done++;
         else if (p.status === "FAILED") failed++;
       }
       const total = Math.max(parts.length, (run.totals && run.totals.partitions) || 0);
@@ -68,11 +69,9 @@
     }
     const t = run.totals || {};
     const total = t.partitions || 0;
-    // Totals from the ledger's run record: partitionsDone / partitionsRunning / partitionsFailed.
-    const doneN = t.partitionsDone ?? t.done ?? 0;
-    const running = Math.min(t.partitionsRunning ?? t.running ?? 0, total);
-    const finished = Math.min(total - running, total);
-    return { finished, done: Math.min(doneN, total), failed: Math.max(finished - doneN, 0), running, total };
+    const doneN = Math.min(t.partitionsDone ?? t.done ?? 0, total);
+    const failedN = Math.min(t.partitionsFailed ?? 0, total - doneN);
+    return { finished: doneN + failedN, done: doneN, failed: failedN, running: total - doneN - failedN, total };
   }
 
   function progressBar(run, big) {
@@ -111,7 +110,7 @@
 
   /** The non-zero totals as small labelled counters (a table cell). */
   function miniCounters(totals) {
-    const skip = { partitions: 1, done: 1, running: 1, partitionsDone: 1, partitionsRunning: 1, partitionsFailed: 1 };
+    const skip = { partitions: 1, done: 1, running: 1, partitionsDone: 1, partitionsRunning: 1, partitionsFailed: 1, partitionsSkipped: 1, partitionsNotStarted: 1 };
     const keys = orderedKeys(totals).filter((k) => !skip[k] && totals[k]);
     if (!keys.length) return h("span", { class: "muted small" }, "nothing processed");
     return h(
