@@ -21,6 +21,12 @@ function scripted(over: (first: (tradeNo: string) => boolean) => Partial<Faults>
   return { ...NO_FAULTS, ...over(first) };
 }
 
+/** Every trade's first request reaches its bank late: after `fromMs` + up to `spanMs` (drawn from the seed). */
+function firstRequestLate(seed: number, fromMs: number, spanMs: number): Faults {
+  const rng = new Rng(seed);
+  return scripted((first) => ({ send: (tradeNo) => (first(tradeNo) ? "DELAYED" : null), delayMs: () => fromMs + rng.int(spanMs) }));
+}
+
 interface Run {
   sim: Simulation;
   /** Trades as they stood when the faults stopped (before the network healed and the statement came). */
@@ -70,15 +76,8 @@ describe("fault simulation: named regressions", () => {
   });
 
   it("NOT_FOUND before the request expires changes nothing; the request that arrives later is recorded once", async () => {
-    const runs = await runAll((seed) => {
-      const rng = new Rng(seed);
-      return {
-        faults: scripted((first) => ({
-          send: (tradeNo) => (first(tradeNo) ? "DELAYED" : null),
-          delayMs: () => 70_000 + rng.int(40_000), // after the stale time, before the request's expiry (120 s)
-        })),
-      };
-    });
+    // After the stale time, before the request's expiry (120 s).
+    const runs = await runAll((seed) => ({ faults: firstRequestLate(seed, 70_000, 40_000) }));
     let proved = 0;
     for (const r of runs) {
       for (const t of await r.sim.trades.find({ state: "SUCCESS" })) {
@@ -91,15 +90,7 @@ describe("fault simulation: named regressions", () => {
   });
 
   it("a request that arrives after its expiry is refused by the bank; the trade fails only after expiry + margin, the installment is debited once", async () => {
-    const runs = await runAll((seed) => {
-      const rng = new Rng(seed);
-      return {
-        faults: scripted((first) => ({
-          send: (tradeNo) => (first(tradeNo) ? "DELAYED" : null),
-          delayMs: () => 200_000 + rng.int(200_000),
-        })),
-      };
-    });
+    const runs = await runAll((seed) => ({ faults: firstRequestLate(seed, 200_000, 200_000) }));
     let refused = 0;
     for (const r of runs) {
       for (const b of r.sim.banks.values()) refused += b.expired.size;
@@ -160,13 +151,7 @@ describe("fault simulation: named regressions", () => {
   });
 
   it("a bank that acts on a request after its expiry: the late success is recorded once, the plan credited, the surplus kept and alerted", async () => {
-    const runs = await runAll((seed) => {
-      const rng = new Rng(seed);
-      return {
-        banksIgnoreExpiry: true,
-        faults: scripted((first) => ({ send: (tradeNo) => (first(tradeNo) ? "DELAYED" : null), delayMs: () => 200_000 + rng.int(200_000) })),
-      };
-    });
+    const runs = await runAll((seed) => ({ banksIgnoreExpiry: true, faults: firstRequestLate(seed, 200_000, 200_000) }));
     let late = 0;
     for (const r of runs) {
       for (const t of await r.sim.trades.find({ lateSuccess: { $exists: true } })) {
