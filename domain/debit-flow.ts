@@ -102,6 +102,8 @@ export interface FlowPorts {
   takeChannelAttempt?(code: string, cap: number): Promise<boolean>;
   /** Take one of a card's debit attempts for today if under the cap, exactly across nodes. */
   takeCardAttempt?(cardFingerprint: string, cap: number): Promise<boolean>;
+  /** Give back an attempt this caller took but did not use: it sent nothing, or the bank provably never got it (UNAVAILABLE). */
+  giveBackAttempt?(scope: "CHANNEL" | "CARD", id: string): Promise<void>;
   // payouts
   reserve?(p: { channel: string; tradeNo: string; amount: string }): Promise<unknown>;
   commit?(p: { channel: string; tradeNo: string; amount: string }): Promise<unknown>;
@@ -344,6 +346,11 @@ function sameDecision(trade: TradeLike, want: { channel: string; amount: string;
   return true;
 }
 
+/** Best effort: a give-back that fails leaves the attempt taken (the cap is reached early, never exceeded). */
+async function giveBack(ports: FlowPorts, scope: "CHANNEL" | "CARD", id: string): Promise<void> {
+  await ports.giveBackAttempt?.(scope, id).catch(() => undefined);
+}
+
 function expiryFor(ports: FlowPorts, timings: FlowTimings): string {
   return new Date(ports.nowMs() + ttlOf(timings)).toISOString();
 }
@@ -446,11 +453,18 @@ export async function debitPlan(
       capped.push(pick.code); // another plan took the channel's last attempt meanwhile
       continue;
     }
+    const tookChannel = settings.channelDailyAttemptCap !== undefined && !!ports.takeChannelAttempt;
     if (ports.takeCardAttempt && !(await ports.takeCardAttempt(card.cardFingerprint, settings.cardDailyAttemptCap))) {
+      if (tookChannel) await giveBack(ports, "CHANNEL", pick.code);
       report.rejected = [{ code: pick.code, reason: "CARD_DAILY_ATTEMPT_CAP" as const }];
       if (!report.sent) report.result = "NO_CHANNEL";
       return report;
     }
+    /** The attempts taken for this trade, given back when this caller sends nothing or the bank provably never got it. */
+    const unused = async () => {
+      if (tookChannel) await giveBack(ports, "CHANNEL", pick.code);
+      if (ports.takeCardAttempt) await giveBack(ports, "CARD", card.cardFingerprint);
+    };
     const agreementNo = card.agreements.find((a) => a.channel === pick.code)?.agreementNo as string;
     const attempt = (last?.attempt ?? 0) + 1;
     const tradeNo = debitTradeNo(item.planId, slotId, attempt);
@@ -477,6 +491,7 @@ export async function debitPlan(
       });
     } catch (err: any) {
       if (err?.type === "TRADE_IN_FLIGHT" || err?.code === "TRADE_IN_FLIGHT") {
+        await unused();
         report.result = "IN_FLIGHT";
         return report;
       }
@@ -486,6 +501,7 @@ export async function debitPlan(
     const trade = opened.trade;
     if (trade.state !== "INIT") {
       // A replay found the trade already past INIT: someone else sent it; its state is the answer.
+      await unused();
       report.result = trade.state === "SUCCESS" ? "SUCCEEDED" : trade.state === "FAILED" ? "FAILED" : "IN_FLIGHT";
       if (trade.state !== "FAILED") return report;
       continue;
@@ -493,11 +509,13 @@ export async function debitPlan(
     if (!opened.created && !sameDecision(trade, { channel: pick.code, amount: item.amount, agreementNo })) {
       // Another node opened this trade with its own decision: send nothing, the recorded trade is theirs (or the sweep's).
       alert(ports, "SPLIT_BRAIN", `Trade ${tradeNo} was opened elsewhere as ${trade.channel} ${trade.amount}; this node decided ${pick.code} ${item.amount} and sends nothing`, { tradeNo, recorded: { channel: trade.channel, amount: trade.amount }, decided: { channel: pick.code, amount: item.amount } });
+      await unused();
       report.result = "IN_FLIGHT";
       return report;
     }
     const channel = ports.channel(trade.channel);
     if (!channel || !trade.agreementNo) {
+      await unused();
       report.result = "IN_FLIGHT"; // the recorded channel is not served here: the stale INIT is failed by the sweep
       return report;
     }
@@ -508,10 +526,12 @@ export async function debitPlan(
       ports,
     );
     if (!sent) {
+      await unused(); // another caller won the claim and sends it
       report.result = "IN_FLIGHT";
       return report;
     }
     report.sent++;
+    if (sent.outcome?.status === "UNAVAILABLE") await unused(); // provably never reached the bank
     if (sent.state === "SUCCESS") {
       await finishSteps(sent.trade, ports);
       report.result = "SUCCEEDED";

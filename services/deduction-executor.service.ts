@@ -371,6 +371,7 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
           channelAttemptsToday: (code) => this.caps.attemptsToday("CHANNEL", code, this.clock.today()),
           takeChannelAttempt: (code, cap) => this.caps.take("CHANNEL", code, cap, this.clock.today()),
           takeCardAttempt: (cardFingerprint, cap) => this.caps.take("CARD", cardFingerprint, cap, this.clock.today()),
+          giveBackAttempt: (scope, id) => this.caps.giveBack(scope, id, this.clock.today()),
           reserve: (m) => call("ledger.reserve", m),
           commit: (m) => call("ledger.commit", m),
           release: (m) => call("ledger.release", m),

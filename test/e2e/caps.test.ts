@@ -47,6 +47,21 @@ describe("caps and simulated-bank controls", () => {
     expect(run.totals).toMatchObject({ succeeded: 1, noChannel: 1, sent: 1 });
   });
 
+  it("gives back an attempt the bank provably never received (UNAVAILABLE): the cap counts only requests that reached a bank", async () => {
+    await node.http("POST", "/api/v1/rules", { kind: "CHANNEL_SETTINGS", name: "one try a day", scope: { productCode: "CAP3" }, effectiveFrom: "2026-01-01", content: channels({ cardDailyAttemptCap: 1 }) });
+    const bindingId = await bindCard(node, { channels: ["BANK_A", "BANK_B"] });
+    const { planId } = await dueOrder(node, bindingId, { productCode: "CAP3" });
+    // Bank A is in maintenance: its request is refused before it reaches the bank; the one attempt of
+    // the day is given back and used on bank B in the same slot.
+    await node.http("PUT", "/api/v1/sim-banks/BANK_A", { outage: true });
+    const run = await runSlot(node);
+    expect(run.totals).toMatchObject({ succeeded: 1, sent: 2 });
+    const trades = (await node.http("GET", `/api/v1/trades?planId=${planId}`)).body.rows;
+    expect(trades.map((t: any) => [t.channel, t.state, t.failure?.reason ?? null]).sort()).toEqual([["BANK_A", "FAILED", "UNAVAILABLE"], ["BANK_B", "SUCCESS", null]]);
+    // At the 18:00 slot the card has used its one attempt (the one that reached bank B).
+    expect(bankDebits(node, planId)).toHaveLength(1);
+  });
+
   it("lets ops take a simulated bank down (switch-over to the next channel) and read its statement", async () => {
     const bindingId = await bindCard(node, { channels: ["BANK_A", "BANK_B"] });
     const { planId } = await dueOrder(node, bindingId);
