@@ -62,8 +62,6 @@ export interface Trade {
   expiresAt?: string;
   /** Steps after the outcome still to finish, set in the compare-and-set that recorded the outcome. */
   pending?: PendingStep[];
-  /** Counts completed steps (the late-success compare-and-set pins it). */
-  stepRev?: number;
   /** A SUCCESS that came after the trade was recorded FAILED (audited). */
   lateSuccess?: { at: string; source: "SENDER" | "QUERY" | "STATEMENT"; previousFailure: TradeFailure | null };
   history: TradeHistoryEntry[];

@@ -21,7 +21,7 @@ import { fmt, money, ZERO } from "./money";
 import type { Store } from "./store";
 import { assertTransition, isFinal, type TradeState } from "./trade-state";
 
-/** What is left to do after a trade's outcome. LATE_COMMIT: a late payout success whose reservation was already given back. */
+/** What is left to do after a trade's outcome. LATE_COMMIT: a late payout success (its reservation committed if still held, else the amount taken once). */
 export type PendingStep = "FLOW" | "APPLY" | "COMMIT" | "RELEASE" | "LATE_COMMIT";
 
 /** The steps an outcome leaves to finish. */
@@ -132,8 +132,9 @@ export class LedgerCore {
     if (t.state === "SUCCESS") return { trade: t, changed: false };
     if (t.state !== "FAILED") throw new DomainError("ILLEGAL_TRANSITION", `Trade ${t.tradeNo} is ${t.state}, not FAILED: record its outcome by a transition`, { from: t.state, to: "SUCCESS" });
     const now = this.p.iso();
-    const releasePending = (t.pending ?? []).includes("RELEASE");
-    const steps: PendingStep[] = t.kind === "DEBIT" ? ["FLOW", "APPLY"] : ["FLOW", releasePending ? "COMMIT" : "LATE_COMMIT"];
+    // A payout's failure may be releasing its reservation right now: LATE_COMMIT takes the amount
+    // once whichever comes first (commitLate), so the pending RELEASE can simply be replaced.
+    const steps: PendingStep[] = t.kind === "DEBIT" ? ["FLOW", "APPLY"] : ["FLOW", "LATE_COMMIT"];
     const note = `late success (${params.source})${params.note ? ": " + params.note : ""}`;
     const set: Record<string, unknown> = {
       state: "SUCCESS",
@@ -146,9 +147,7 @@ export class LedgerCore {
     };
     const push: Record<string, unknown> = { history: { from: "FAILED", to: "SUCCESS", at: now, note } };
     if (this.p.outboxEntry) push.outbox = this.p.outboxEntry("trade.succeeded", t.tradeNo, { tradeNo: t.tradeNo, from: "FAILED", to: "SUCCESS", note, late: true });
-    // The compare-and-set also pins the steps' revision, so whether the failure's RELEASE was done
-    // (COMMIT vs LATE_COMMIT) is decided on what is recorded. (No $ne on the array: NeDB and MongoDB differ there.)
-    const updated = await this.p.trades.updateOne({ _id: t.tradeNo, state: "FAILED", stepRev: t.stepRev ?? { $exists: false } }, { $set: set, $push: push });
+    const updated = await this.p.trades.updateOne({ _id: t.tradeNo, state: "FAILED" }, { $set: set, $push: push });
     if (!updated) return this.lateSuccess(params, tries + 1);
     this.p.outboxWritten?.("trades", t.tradeNo, updated);
     this.p.warn?.(`Trade ${t.tradeNo} succeeded after it was recorded FAILED (${params.source}): recorded as a late success`);
@@ -169,7 +168,7 @@ export class LedgerCore {
 
   /** A pending step is done: pull it (APPLY also sets `applied`). Replays change nothing. */
   async completeStep(tradeNo: string, step: PendingStep): Promise<{ changed: boolean }> {
-    const update: Record<string, unknown> = { $pull: { pending: step }, $inc: { stepRev: 1 } };
+    const update: Record<string, unknown> = { $pull: { pending: step } };
     if (step === "APPLY") update.$set = { applied: true };
     let updated = await this.p.trades.updateOne({ _id: tradeNo, pending: step }, update);
     if (!updated && step === "APPLY") {
@@ -253,15 +252,26 @@ export class LedgerCore {
     });
   }
 
-  /** A late payout success whose reservation was already given back: the amount leaves the balance once. */
+  /**
+   * A late payout success: the amount leaves the balance once — its reservation if still held (a
+   * release racing with the late success may have given it back, or not yet), else the amount.
+   * Idempotent per trade (`lateCommits`).
+   */
   commitLate(m: { channel: string; tradeNo: string; amount: string }): Promise<{ position: Position; changed: boolean }> {
     return this.casPosition(m.channel, (pos) => {
       if (pos.lateCommits?.[m.tradeNo] !== undefined) return null;
-      const balance = money(pos.balance).minus(money(m.amount));
-      return {
-        $set: { balance: fmt(balance), [`lateCommits.${m.tradeNo}`]: m.amount },
-        $push: { history: { at: this.p.iso(), by: "payout", action: "LATE_PAYOUT", amount: m.amount, balance: fmt(balance), tradeNo: m.tradeNo } },
+      const held = pos.reservations[m.tradeNo];
+      const amount = held ?? m.amount;
+      const balance = money(pos.balance).minus(money(amount));
+      const update: Record<string, any> = {
+        $set: { balance: fmt(balance), [`lateCommits.${m.tradeNo}`]: amount },
+        $push: { history: { at: this.p.iso(), by: "payout", action: "LATE_PAYOUT", amount, balance: fmt(balance), tradeNo: m.tradeNo } },
       };
+      if (held !== undefined) {
+        update.$set.reserved = fmt(money(pos.reserved).minus(money(held)));
+        update.$unset = { [`reservations.${m.tradeNo}`]: true };
+      }
+      return update;
     });
   }
 
@@ -301,6 +311,11 @@ export class LedgerCore {
    */
   private async settleReservation(t: Trade): Promise<"COMMITTED" | "RELEASED" | null> {
     const move = { channel: t.channel, tradeNo: t.tradeNo };
+    if (t.state === "SUCCESS" && t.lateSuccess) {
+      const { changed } = await this.commitLate({ ...move, amount: t.amount });
+      await this.completeStep(t.tradeNo, "LATE_COMMIT");
+      return changed ? "COMMITTED" : null;
+    }
     if (t.state === "SUCCESS") {
       const { changed } = await this.commit(move);
       await this.completeStep(t.tradeNo, "COMMIT");
