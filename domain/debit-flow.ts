@@ -104,6 +104,8 @@ export interface FlowPorts {
   takeCardAttempt?(cardFingerprint: string, cap: number): Promise<boolean>;
   /** Give back an attempt this caller took but did not use: it sent nothing, or the bank provably never got it (UNAVAILABLE). */
   giveBackAttempt?(scope: "CHANNEL" | "CARD", id: string): Promise<void>;
+  /** The one probe of a HALF_OPEN breaker (across nodes): false when another caller is probing the channel now. */
+  takeProbe?(code: string): Promise<boolean>;
   // payouts
   reserve?(p: { channel: string; tradeNo: string; amount: string }): Promise<unknown>;
   commit?(p: { channel: string; tradeNo: string; amount: string }): Promise<unknown>;
@@ -346,6 +348,12 @@ function sameDecision(trade: TradeLike, want: { channel: string; amount: string;
   return true;
 }
 
+/** A channel whose breaker is HALF_OPEN takes one request at a time (its probe); CLOSED ones any number. */
+async function mayProbe(ports: FlowPorts, code: string): Promise<boolean> {
+  if (ports.breaker(code) !== "HALF_OPEN" || !ports.takeProbe) return true;
+  return ports.takeProbe(code);
+}
+
 /** Best effort: a give-back that fails leaves the attempt taken (the cap is reached early, never exceeded). */
 async function giveBack(ports: FlowPorts, scope: "CHANNEL" | "CARD", id: string): Promise<void> {
   await ports.giveBackAttempt?.(scope, id).catch(() => undefined);
@@ -400,6 +408,7 @@ export async function debitPlan(
   }
 
   const capped: string[] = [];
+  const probing: string[] = [];
   for (let hop = 0; hop < 8; hop++) {
     if (hop > 0) planTrades = await ports.findTrades({ planId: item.planId, kind: "DEBIT" });
     const slotTrades = planTrades.filter((t) => t.slotId === slotId);
@@ -425,7 +434,7 @@ export async function debitPlan(
         usage.perChannel[c.code] = { ...mine, attempts: Math.max(all, mine.attempts) };
       }
     }
-    const tried = [...slotTrades.map((t) => t.channel), ...capped];
+    const tried = [...slotTrades.map((t) => t.channel), ...capped, ...probing];
     const decision = route({
       kind: "DEBIT",
       amount: item.amount,
@@ -442,11 +451,19 @@ export async function debitPlan(
     });
     const pick = decision.candidates[0];
     if (!pick) {
-      report.rejected = [...decision.rejected, ...capped.map((code) => ({ code, reason: "CHANNEL_DAILY_ATTEMPT_CAP" as const }))].filter(
+      report.rejected = [
+        ...decision.rejected,
+        ...capped.map((code) => ({ code, reason: "CHANNEL_DAILY_ATTEMPT_CAP" as const })),
+        ...probing.map((code) => ({ code, reason: "BREAKER_OPEN" as const })),
+      ].filter(
         (r, i, all) => all.findIndex((x) => x.code === r.code) === i,
       );
       if (!report.sent) report.result = "NO_CHANNEL";
       return report;
+    }
+    if (!(await mayProbe(ports, pick.code))) {
+      probing.push(pick.code);
+      continue;
     }
     // The caps are taken before the trade exists, exactly across nodes: a taken attempt that is not used is only conservative.
     if (settings.channelDailyAttemptCap !== undefined && ports.takeChannelAttempt && !(await ports.takeChannelAttempt(pick.code, settings.channelDailyAttemptCap))) {
@@ -669,6 +686,7 @@ export type PayoutResult = "SUCCEEDED" | "FAILED" | "UNKNOWN" | "IN_FLIGHT" | "N
  */
 export async function payout(req: PayoutRequestInput, settings: ChannelSettingsContent, ports: FlowPorts, timings: FlowTimings = DEFAULT_TIMINGS): Promise<{ result: PayoutResult; trades: string[]; rejected?: RouteDecision["rejected"] }> {
   const trades: string[] = [];
+  const probing: string[] = [];
   for (let hop = 0; hop < 8; hop++) {
     const existing = (await ports.findTrades({ payoutNo: req.payoutNo })).sort((a, b) => b.attempt - a.attempt);
     if (existing.some((t) => t.state === "SUCCESS")) return { result: "SUCCEEDED", trades: existing.map((t) => t.tradeNo) };
@@ -685,12 +703,16 @@ export async function payout(req: PayoutRequestInput, settings: ChannelSettingsC
       usedToday: {},
       cardAttemptsToday: 0,
       cardDailyAttemptCap: Number.MAX_SAFE_INTEGER,
-      exclude: existing.map((t) => t.channel),
+      exclude: [...existing.map((t) => t.channel), ...probing],
       position,
       unknownRatePrior: settings.successRate?.unknownPrior,
     });
     const pick = decision.candidates.find((c) => ports.channel(c.code)?.capabilities.includes("PAYOUT"));
     if (!pick) return { result: existing.length ? "FAILED" : "NO_CHANNEL", trades: existing.map((t) => t.tradeNo), rejected: decision.rejected };
+    if (!(await mayProbe(ports, pick.code))) {
+      probing.push(pick.code);
+      continue;
+    }
     const attempt = (last?.attempt ?? 0) + 1;
     const tradeNo = payoutTradeNo(req.payoutNo, attempt);
     let opened: { trade: TradeLike; created: boolean };

@@ -50,6 +50,11 @@ export interface ChannelHealth {
   successRate(code: string, now: number): number | undefined;
   breaker(code: string, now: number): BreakerState;
   view(code: string, now: number): ChannelHealthView;
+  /**
+   * The one probe of a HALF_OPEN breaker: true for the first caller (across the cluster with Redis)
+   * until an outcome of the channel is recorded or `ttlMs` passes (a probe whose sender died).
+   */
+  takeProbe(code: string, ttlMs: number): Promise<boolean>;
   /** Bring the local copy of these channels up to date (no-op in-process). Never rejects. */
   refresh(codes: readonly string[], now: number): Promise<void>;
   close(): Promise<void>;
@@ -63,6 +68,8 @@ export class InProcessChannelHealth implements ChannelHealth {
   private settings: HealthSettings = healthSettingsOf(undefined);
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly recent = new Map<string, RecentAttempts>();
+  /** Wall-clock expiry of the probe in flight per channel. */
+  private readonly probes = new Map<string, number>();
 
   configure(settings: HealthSettings): void {
     this.settings = settings;
@@ -91,6 +98,14 @@ export class InProcessChannelHealth implements ChannelHealth {
   record(code: string, event: BreakerEvent, now: number): void {
     this.recentOf(code).record(event === "SUCCESS", now);
     this.breakerOf(code).record(event, now);
+    this.probes.delete(code);
+  }
+
+  async takeProbe(code: string, ttlMs: number): Promise<boolean> {
+    const until = this.probes.get(code);
+    if (until !== undefined && Date.now() < until) return false;
+    this.probes.set(code, Date.now() + ttlMs);
+    return true;
   }
 
   successRate(code: string, now: number): number | undefined {
@@ -245,6 +260,21 @@ export class RedisChannelHealth implements ChannelHealth {
 
   record(code: string, event: BreakerEvent, now: number): void {
     this.recordNow(code, event, now).catch(() => {});
+    this.redis.del(this.probeKey(code)).catch(() => {});
+  }
+
+  async takeProbe(code: string, ttlMs: number): Promise<boolean> {
+    // While Redis is away, each node probes on its own (its own view decides the state then).
+    if (!this.live()) return this.local.takeProbe(code, ttlMs);
+    try {
+      return (await this.redis.set(this.probeKey(code), "1", "PX", ttlMs, "NX")) === "OK";
+    } catch {
+      return this.local.takeProbe(code, ttlMs);
+    }
+  }
+
+  private probeKey(code: string): string {
+    return `${this.prefix}:probe:${code}`;
   }
 
   /** `record`, awaiting Redis: the breaker's state after this outcome (tests; the hot path does not wait). */

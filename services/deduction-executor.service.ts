@@ -372,6 +372,8 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
           takeChannelAttempt: (code, cap) => this.caps.take("CHANNEL", code, cap, this.clock.today()),
           takeCardAttempt: (cardFingerprint, cap) => this.caps.take("CARD", cardFingerprint, cap, this.clock.today()),
           giveBackAttempt: (scope, id) => this.caps.giveBack(scope, id, this.clock.today()),
+          // A probe whose sender died is taken again after the stale time (its trade is then the sweep's).
+          takeProbe: (code) => this.health.takeProbe(code, Math.max(timings.sendingTimeoutMs, 5_000)),
           reserve: (m) => call("ledger.reserve", m),
           commit: (m) => call("ledger.commit", m),
           release: (m) => call("ledger.release", m),

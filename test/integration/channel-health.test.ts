@@ -193,6 +193,13 @@ describe("channel health", () => {
     expect(h.successRate("BANK_A", NOON + 25 * H)).toBeUndefined();
   });
 
+  it("in-process: one probe at a time through a HALF_OPEN breaker", async () => {
+    const h = new InProcessChannelHealth();
+    expect(await Promise.all([h.takeProbe("BANK_A", 60_000), h.takeProbe("BANK_A", 60_000)])).toEqual([true, false]);
+    h.record("BANK_A", "CHANNEL_FAILURE", NOON);
+    expect(await h.takeProbe("BANK_A", 60_000)).toBe(true);
+  });
+
   it("in-process: the breaker follows CHANNEL_SETTINGS, globally and per channel", () => {
     const h = new InProcessChannelHealth();
     h.configure(healthSettingsOf({ circuitBreaker: { minRequests: 5, halfOpenAfterSeconds: 600 }, channels: [{ code: "BANK_A" }, { code: "BANK_B", circuitBreaker: { minRequests: 50 } }] }));
@@ -243,6 +250,25 @@ describe("channel health", () => {
         await a.refresh(["BANK_A"], NOON + s(63));
         expect(a.breaker("BANK_A", NOON + s(63))).toBe("CLOSED");
         expect(a.successRate("BANK_A", NOON + s(63))).toBeCloseTo(1 / 21, 10);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it("lets one probe through a HALF_OPEN breaker for the whole cluster, until an outcome is recorded or it expires", async () => {
+      const [a, b] = pair("h-probe");
+      try {
+        const taken = await Promise.all([...Array.from({ length: 10 }, () => a.takeProbe("BANK_A", 60_000)), ...Array.from({ length: 10 }, () => b.takeProbe("BANK_A", 60_000))]);
+        expect(taken.filter(Boolean)).toHaveLength(1);
+        expect(await b.takeProbe("BANK_B", 60_000)).toBe(true); // per channel
+        // The probe's outcome ends it (recorded by whichever executor sent it).
+        a.record("BANK_A", "SUCCESS", NOON);
+        await new Promise((r) => setTimeout(r, 50));
+        expect(await b.takeProbe("BANK_A", 200)).toBe(true);
+        expect(await a.takeProbe("BANK_A", 200)).toBe(false);
+        // A probe whose sender died expires.
+        await new Promise((r) => setTimeout(r, 300));
+        expect(await a.takeProbe("BANK_A", 200)).toBe(true);
       } finally {
         await Promise.all([a.close(), b.close()]);
       }
