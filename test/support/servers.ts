@@ -48,9 +48,18 @@ export function binary(name: string): string {
 
 export interface ServerHandle {
   port: number;
+  /** The server's folder: its log (server.log) and, for NATS, the JetStream store. */
+  dir: string;
   url: string;
+  /** The process now (a new one after each restart). */
   proc: ChildProcess;
   stop(): Promise<void>;
+  /**
+   * Stop the server (SIGTERM, or SIGKILL with `{ kill: true }`), stay down `downMs`, start it again on
+   * the same port with the same arguments (NATS: the same JetStream store folder; Redis keeps
+   * nothing: it starts empty, as a Redis without persistence does after a restart).
+   */
+  restart(opts?: { downMs?: number; kill?: boolean }): Promise<void>;
 }
 
 async function stopProc(proc: ChildProcess): Promise<void> {
@@ -65,17 +74,45 @@ async function stopProc(proc: ChildProcess): Promise<void> {
   });
 }
 
-export async function startNats(): Promise<ServerHandle> {
+/** A server process on a port that can be stopped and started again on the same port; its output goes to `<dir>/server.log`. */
+async function serve(name: string, scheme: string, dir: string, args: (port: number) => string[]): Promise<ServerHandle> {
   const port = await freePort();
+  const launch = async () => {
+    const log = fs.openSync(path.join(dir, "server.log"), "a");
+    const proc = spawn(binary(name), args(port), { stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    await waitForPort(port);
+    return proc;
+  };
+  const handle: ServerHandle = {
+    port,
+    dir,
+    url: `${scheme}://127.0.0.1:${port}`,
+    proc: await launch(),
+    stop: () => stopProc(handle.proc),
+    async restart(opts = {}) {
+      if (opts.kill) {
+        const exited = new Promise((r) => handle.proc.once("exit", r));
+        if (handle.proc.exitCode === null && handle.proc.signalCode === null) {
+          handle.proc.kill("SIGKILL");
+          await exited;
+        }
+      } else {
+        await stopProc(handle.proc);
+      }
+      await new Promise((r) => setTimeout(r, opts.downMs ?? 0));
+      handle.proc = await launch();
+    },
+  };
+  return handle;
+}
+
+export async function startNats(): Promise<ServerHandle> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rm-nats-"));
-  const proc = spawn(binary("nats-server"), ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" });
-  await waitForPort(port);
-  return { port, url: `nats://127.0.0.1:${port}`, proc, stop: () => stopProc(proc) };
+  return serve("nats-server", "nats", dir, (port) => ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir]);
 }
 
 export async function startRedis(): Promise<ServerHandle> {
-  const port = await freePort();
-  const proc = spawn(binary("redis-server"), ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  await waitForPort(port);
-  return { port, url: `redis://127.0.0.1:${port}`, proc, stop: () => stopProc(proc) };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rm-redis-"));
+  return serve("redis-server", "redis", dir, (port) => ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir]);
 }
