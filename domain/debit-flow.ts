@@ -575,6 +575,10 @@ export interface RepairReport {
   stepsFinished: number;
   /** Steps that failed this time (they stay pending for the next sweep). */
   stepErrors: number;
+  /** Trades whose repair failed this time (a store or channel error): the others went on; they are tried next sweep. */
+  errors: number;
+  /** The first few of them (trade number: message), for the log. */
+  errorMessages: string[];
   payoutsCommitted: number;
   payoutsReleased: number;
 }
@@ -615,58 +619,68 @@ export function queryVerdict(answer: QueryOutcome, trade: Pick<TradeLike, "trade
  * SENDING, UNKNOWN) and its final trades with pending steps.
  */
 export async function repairTrades(trades: readonly TradeLike[], settings: Pick<ChannelSettingsContent, "unknownQueryBackoffMinutes">, ports: FlowPorts, timings: FlowTimings = DEFAULT_TIMINGS): Promise<RepairReport> {
-  const r: RepairReport = { examined: 0, failedStale: 0, settled: 0, stillUnknown: 0, flagged: 0, applied: 0, lateSuccesses: 0, stepsFinished: 0, stepErrors: 0, payoutsCommitted: 0, payoutsReleased: 0 };
+  const r: RepairReport = { examined: 0, failedStale: 0, settled: 0, stillUnknown: 0, flagged: 0, applied: 0, lateSuccesses: 0, stepsFinished: 0, stepErrors: 0, errors: 0, errorMessages: [], payoutsCommitted: 0, payoutsReleased: 0 };
   const nowMs = ports.nowMs();
   for (const trade of trades) {
     r.examined++;
-    let t: TradeLike = trade;
-    if (t.state === "INIT") {
-      if (ageMs(t.createdAt, nowMs) <= timings.staleInitMs) continue;
-      const res = await ports.transition({ tradeNo: t.tradeNo, kind: t.kind, from: "INIT", to: "FAILED", failure: { reason: "STALE_INIT", side: "CHANNEL" }, note: "opened but never sent" });
-      if (res.changed) r.failedStale++;
-      t = res.trade;
-    } else if (t.state === "SENDING" || t.state === "UNKNOWN") {
-      if (t.needsReconciliation) continue; // the statement decides
-      const due = t.nextQueryAt ? Date.parse(t.nextQueryAt) <= nowMs : t.state === "UNKNOWN" || ageMs(t.sentAt ?? t.updatedAt, nowMs) > timings.sendingTimeoutMs;
-      if (!due) continue;
-      const channel = ports.channel(t.channel);
-      if (!channel) continue;
-      const answer = await channel.query(t.tradeNo);
-      const verdict = queryVerdict(answer, t, nowMs, timings);
-      if (verdict.settle) {
-        const res = await recordAnswer(t, t.state, verdict.settle, { channelRef: verdict.channelRef, failure: verdict.failure, note: "compensating query" }, "QUERY", ports);
-        if (res.changed) {
-          r.settled++;
-          if (res.trade.lateSuccess) r.lateSuccesses++;
-          const ev = answer.status === "NOT_FOUND" ? null : breakerEventOf(answer as PaymentOutcome);
-          if (ev) ports.record(t.channel, ev);
-        }
-        t = res.trade;
-      } else {
-        if (verdict.mismatch) alert(ports, "QUERY_MISMATCH", `Trade ${t.tradeNo}: ${verdict.why}; nothing changed`, { tradeNo: t.tradeNo, channel: t.channel, amount: t.amount });
-        // No definite answer: back off (not before the expiry for a NOT_FOUND), then leave it to the statement and tell ops.
-        const queries = t.queries + 1;
-        const backoff = nextQueryAt(nowMs, queries, settings.unknownQueryBackoffMinutes);
-        const at = verdict.notBefore !== undefined ? new Date(Math.max(verdict.notBefore + 1000, backoff ? Date.parse(backoff) : 0)).toISOString() : backoff;
-        if (at) {
-          await ports.noteQuery({ tradeNo: t.tradeNo, nextQueryAt: at });
-          r.stillUnknown++;
-        } else {
-          await ports.noteQuery({ tradeNo: t.tradeNo, needsReconciliation: true });
-          alert(ports, "NEEDS_RECONCILIATION", `Trade ${t.tradeNo} has no definite answer after ${queries} queries (${verdict.why}): reconciliation decides`, { tradeNo: t.tradeNo, channel: t.channel, amount: t.amount });
-          r.flagged++;
-        }
-        continue;
-      }
+    try {
+      await repairOne(trade, settings, ports, timings, nowMs, r);
+    } catch (err) {
+      // One trade's failure (its channel's adapter threw, a write failed) never starves the others.
+      r.errors++;
+      if (r.errorMessages.length < 10) r.errorMessages.push(`${trade.tradeNo}: ${(err as Error)?.message ?? String(err)}`);
     }
-    const done = await finishSteps(t, ports);
-    r.stepsFinished += done.length;
-    if (done.error) r.stepErrors++;
-    if (done.includes("APPLY")) r.applied++;
-    if (done.includes("COMMIT") || done.includes("LATE_COMMIT")) r.payoutsCommitted++;
-    if (done.includes("RELEASE")) r.payoutsReleased++;
   }
   return r;
+}
+
+async function repairOne(trade: TradeLike, settings: Pick<ChannelSettingsContent, "unknownQueryBackoffMinutes">, ports: FlowPorts, timings: FlowTimings, nowMs: number, r: RepairReport): Promise<void> {
+  let t: TradeLike = trade;
+  if (t.state === "INIT") {
+    if (ageMs(t.createdAt, nowMs) <= timings.staleInitMs) return;
+    const res = await ports.transition({ tradeNo: t.tradeNo, kind: t.kind, from: "INIT", to: "FAILED", failure: { reason: "STALE_INIT", side: "CHANNEL" }, note: "opened but never sent" });
+    if (res.changed) r.failedStale++;
+    t = res.trade;
+  } else if (t.state === "SENDING" || t.state === "UNKNOWN") {
+    if (t.needsReconciliation) return; // the statement decides
+    const due = t.nextQueryAt ? Date.parse(t.nextQueryAt) <= nowMs : t.state === "UNKNOWN" || ageMs(t.sentAt ?? t.updatedAt, nowMs) > timings.sendingTimeoutMs;
+    if (!due) return;
+    const channel = ports.channel(t.channel);
+    if (!channel) return;
+    const answer = await channel.query(t.tradeNo);
+    const verdict = queryVerdict(answer, t, nowMs, timings);
+    if (verdict.settle) {
+      const res = await recordAnswer(t, t.state, verdict.settle, { channelRef: verdict.channelRef, failure: verdict.failure, note: "compensating query" }, "QUERY", ports);
+      if (res.changed) {
+        r.settled++;
+        if (res.trade.lateSuccess) r.lateSuccesses++;
+        const ev = answer.status === "NOT_FOUND" ? null : breakerEventOf(answer as PaymentOutcome);
+        if (ev) ports.record(t.channel, ev);
+      }
+      t = res.trade;
+    } else {
+      if (verdict.mismatch) alert(ports, "QUERY_MISMATCH", `Trade ${t.tradeNo}: ${verdict.why}; nothing changed`, { tradeNo: t.tradeNo, channel: t.channel, amount: t.amount });
+      // No definite answer: back off (not before the expiry for a NOT_FOUND), then leave it to the statement and tell ops.
+      const queries = t.queries + 1;
+      const backoff = nextQueryAt(nowMs, queries, settings.unknownQueryBackoffMinutes);
+      const at = verdict.notBefore !== undefined ? new Date(Math.max(verdict.notBefore + 1000, backoff ? Date.parse(backoff) : 0)).toISOString() : backoff;
+      if (at) {
+        await ports.noteQuery({ tradeNo: t.tradeNo, nextQueryAt: at });
+        r.stillUnknown++;
+      } else {
+        await ports.noteQuery({ tradeNo: t.tradeNo, needsReconciliation: true });
+        alert(ports, "NEEDS_RECONCILIATION", `Trade ${t.tradeNo} has no definite answer after ${queries} queries (${verdict.why}): reconciliation decides`, { tradeNo: t.tradeNo, channel: t.channel, amount: t.amount });
+        r.flagged++;
+      }
+      return;
+    }
+  }
+  const done = await finishSteps(t, ports);
+  r.stepsFinished += done.length;
+  if (done.error) r.stepErrors++;
+  if (done.includes("APPLY")) r.applied++;
+  if (done.includes("COMMIT") || done.includes("LATE_COMMIT")) r.payoutsCommitted++;
+  if (done.includes("RELEASE")) r.payoutsReleased++;
 }
 
 export interface PayoutRequestInput {

@@ -328,7 +328,8 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
         const reservations = partition === 0 ? await this.broker.call("ledger.sweepReservations", {}) : { committed: 0, released: 0 };
         if (!open.length && !pending.length) return { processed: 0, reservationsCommitted: reservations.committed, reservationsReleased: reservations.released };
         const settings = await this.channelSettings({});
-        const report = await repairTrades([...open, ...pending], settings, this.flowPorts, timings);
+        const { errorMessages, ...report } = await repairTrades([...open, ...pending], settings, this.flowPorts, timings);
+        if (errorMessages.length) this.logger.warn(`Repair of partition ${partition}: ${report.errors} trade(s) failed this time, tried again next sweep: ${errorMessages.join("; ")}`);
         return { processed: report.examined, ...report, reservationsCommitted: reservations.committed, reservationsReleased: reservations.released };
       },
       /** The flows' ports onto the ledger, schedule, channels and counters (built once, in created). */

@@ -645,7 +645,9 @@ export class Simulation {
     try {
       const open = (await this.trades.find({ state: { $in: ["INIT", "SENDING", "UNKNOWN"] } })) as unknown as TradeLike[];
       const pending = (await this.trades.find({ "pending.0": { $exists: true } })) as unknown as TradeLike[];
-      await repairTrades([...open, ...pending], this.settings, ports, this.timings);
+      const report = await repairTrades([...open, ...pending], this.settings, ports, this.timings);
+      // The sweep goes on past a trade whose repair failed; only simulated crashes may be among them.
+      for (const m of report.errorMessages) this.crashes.push(`${name}: ${m.includes("simulated crash") ? "" : "UNEXPECTED "}${m}`);
       this.current = name;
       await this.ledger.sweepReservations();
     } catch (err) {

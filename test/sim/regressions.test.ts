@@ -7,7 +7,7 @@
  * the faults still ran — no trade failed that its bank had acted on.
  */
 import { TRADE_NO_PATTERN } from "../../domain/trade-numbers";
-import { NO_FAULTS, Rng, Simulation, type Faults, type SimOptions } from "./harness";
+import { NO_FAULTS, Rng, SimCrash, Simulation, type Faults, type SimOptions } from "./harness";
 
 jest.setTimeout(120_000);
 
@@ -34,8 +34,9 @@ interface Run {
   violations: string[];
 }
 
-async function run(seed: number, opts: Partial<SimOptions>): Promise<Run> {
+async function run(seed: number, opts: Partial<SimOptions>, prepare?: (sim: Simulation) => void): Promise<Run> {
   const sim = new Simulation({ seed, plans: 6, executors: 2, payouts: 0, payoutCallers: 2, slots: ["12:00", "18:00"], faults: NO_FAULTS, pauseChance: 0, ...opts });
+  prepare?.(sim);
   await sim.setup();
   await sim.runFaulty();
   const during = await sim.trades.find({});
@@ -43,9 +44,9 @@ async function run(seed: number, opts: Partial<SimOptions>): Promise<Run> {
   return { sim, during, violations: await sim.check() };
 }
 
-async function runAll(opts: (seed: number) => Partial<SimOptions>): Promise<Run[]> {
+async function runAll(opts: (seed: number) => Partial<SimOptions>, prepare?: (sim: Simulation) => void): Promise<Run[]> {
   const runs: Run[] = [];
-  for (const seed of SEEDS) runs.push(await run(seed, opts(seed)));
+  for (const seed of SEEDS) runs.push(await run(seed, opts(seed), prepare));
   const failed = runs.flatMap((r, i) => r.violations.map((v) => `seed ${SEEDS[i]}: ${v}`));
   expect(failed).toEqual([]);
   return runs;
@@ -73,6 +74,34 @@ describe("fault simulation: named regressions", () => {
       }
     }
     expect(proved).toBeGreaterThan(0);
+  });
+
+  it("a trade whose repair always fails does not starve the others of the sweep", async () => {
+    const poisoned = new Set<string>();
+    const runs = await runAll(
+      () => ({ faults: scripted((first) => ({ send: (tradeNo) => (first(tradeNo) ? "TIMEOUT_AFTER" : null) })) }),
+      (sim) => {
+        // Bank A's adapter throws on every query of the first trade it is asked about (a bug, a bad answer).
+        const a = sim.channels.get("BANK_A")!;
+        const query = a.query.bind(a);
+        let victim: string | undefined;
+        a.query = async (tradeNo: string) => {
+          victim ??= tradeNo;
+          if (tradeNo === victim) {
+            poisoned.add(tradeNo);
+            throw new SimCrash(`adapter threw on ${tradeNo}`);
+          }
+          return query(tradeNo);
+        };
+      },
+    );
+    let settledAfter = 0;
+    for (const r of runs) {
+      const victim = r.during.find((t) => poisoned.has(t.tradeNo));
+      expect(victim?.state).toBe("UNKNOWN"); // never settled while its adapter threw
+      settledAfter += r.during.filter((t) => !poisoned.has(t.tradeNo) && t.history.some((h: any) => h.note === "compensating query")).length;
+    }
+    expect(settledAfter).toBeGreaterThan(0);
   });
 
   it("NOT_FOUND before the request expires changes nothing; the request that arrives later is recorded once", async () => {
