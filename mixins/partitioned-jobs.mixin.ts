@@ -106,7 +106,8 @@ export interface JobContext {
   stillHeld(): boolean;
   /**
    * The counters of this try so far (the object may be kept and updated in place): if the try
-   * throws, they are what it did (a try that returns reports its result instead).
+   * throws, they are what it did (a try that returns reports its result instead). A report made
+   * after the try has ended (work of it still going) adds only the events counted since, once.
    */
   progress(counters: Record<string, number>): void;
 }
@@ -322,6 +323,12 @@ function countersOf(result: Record<string, unknown> | undefined): { processed: n
     if (k !== "processed" && typeof v === "number" && Number.isFinite(v)) counters[k] = v;
   }
   return { processed: Number(result?.processed) || 0, counters };
+}
+
+/** A copy of the numeric, finite fields of a result or progress report (`processed` included). */
+function numbersOf(result: Record<string, unknown> | undefined): Record<string, number> {
+  const { processed, counters } = countersOf(result);
+  return { processed, ...counters };
 }
 
 let embeddedNamespaces = 0;
@@ -545,6 +552,8 @@ class JobRunner {
     for (let attempt = 1; attempt <= maxTries; attempt++) {
       entry.attempts++;
       let partial: Record<string, number> | undefined;
+      /** Set once the try has ended: what of its counters the entry holds (a copy). */
+      let counted: Record<string, number> | undefined;
       const ctx: JobContext = {
         runId: run.runId,
         job: run.job,
@@ -557,13 +566,21 @@ class JobRunner {
         signal: this.abort.signal,
         stillHeld: () => this.leases.holds(partition),
         progress: (counters) => {
-          partial = counters;
-          (state.live ??= new Map()).set(partition, counters);
+          if (counted) {
+            // Reported after the try ended (work of it still going, e.g. a job whose other workers
+            // carry on after one of them failed): only what it did since is added, never twice.
+            this.countLate(state, entry, counted, counters);
+            counted = numbersOf(counters);
+          } else {
+            partial = counters;
+            (state.live ??= new Map()).set(partition, counters);
+          }
           this.emitProgress(state, false);
         },
       };
       try {
         const result = await def.run.call(this.service, partition, ctx).finally(() => state.live?.delete(partition));
+        counted = numbersOf(result);
         this.count(state, entry, result);
         delete entry.error;
         if (settled && !settled(result)) {
@@ -575,7 +592,8 @@ class JobRunner {
         this.settle(state, entry, "DONE");
         return;
       } catch (err) {
-        if (partial) this.count(state, entry, partial);
+        counted = numbersOf(partial); // a copy: the job may go on updating its object in place
+        if (partial) this.count(state, entry, counted);
         entry.error = errorMessage(err);
         const last = attempt === maxTries || this.stopping || !this.leases.holds(partition);
         this.service.logger.warn(
@@ -593,6 +611,19 @@ class JobRunner {
   /** Add what a try reported to its partition and to the run's totals (its `levels` replace the earlier try's). */
   private count(state: RunState, entry: PartitionProgress, result: Record<string, unknown> | undefined): void {
     addCounters(entry, state.run.totals, result, new Set(state.run.levels ?? []));
+  }
+
+  /**
+   * A try that has ended reported again: add the events it counted since `before` (what the entry
+   * holds of it). Its levels are left alone: they describe the partition as a later try sees it.
+   */
+  private countLate(state: RunState, entry: PartitionProgress, before: Record<string, number>, now: Record<string, unknown>): void {
+    const levels = new Set(state.run.levels ?? []);
+    const { processed, counters } = countersOf(now);
+    const was = countersOf(before);
+    const delta: Record<string, number> = { processed: levels.has("processed") ? 0 : processed - was.processed };
+    for (const [k, v] of Object.entries(counters)) if (!levels.has(k)) delta[k] = v - (was.counters[k] ?? 0);
+    addCounters(entry, state.run.totals, delta, new Set());
   }
 
   private move(state: RunState, entry: PartitionProgress, to: PartitionStatus): void {

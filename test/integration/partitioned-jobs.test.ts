@@ -497,6 +497,43 @@ describe("PartitionedJobs mixin", () => {
       expect(record.partitions[3].attempts).toBe(tries.get(3));
     });
 
+    it("counts once what a failed try's work still going reports after the try has ended", async () => {
+      const { namespace, lockNamespace } = mesh();
+      const book = runBook();
+      await startBroker([book.schema], nodeOpts(namespace, "data"));
+      const slot = openSlot();
+      const tries = new Map<number, number>();
+      const late = { done: false };
+      const job = slotJob(slot, async (p, ctx) => {
+        const n = (tries.get(p) ?? 0) + 1;
+        tries.set(p, n);
+        if (p !== 5 || n > 1) return { debited: p === 5 ? 0 : 1 };
+        // Partition 5, first try: two workers on one counters object; one fails (Redis away) once the
+        // other has debited a plan, and the other goes on to debit two more after the try has ended.
+        const counters = { debited: 0 };
+        ctx.progress(counters);
+        void (async () => {
+          counters.debited++;
+          ctx.progress({ ...counters });
+          await sleep(150);
+          counters.debited++;
+          ctx.progress({ ...counters });
+          counters.debited++;
+          ctx.progress({ ...counters });
+          late.done = true;
+        })();
+        await sleep(20);
+        throw new Error("Reached the max retries per request limit");
+      });
+      await startBroker([collectorService(job, FAST, { lockNamespace })], nodeOpts(namespace, "node-a"));
+      await until(() => late.done && book.records.get(slot.runId)?.status === "DONE", 10_000);
+      await sleep(200); // the last reports are in
+      const record = book.records.get(slot.runId)!;
+      expect(tries.get(5)).toBeGreaterThanOrEqual(2);
+      expect(record.partitions[5]).toMatchObject({ status: "DONE", counters: { debited: 3 } });
+      expect(record.totals).toMatchObject({ partitionsDone: P, processed: P, debited: P - 1 + 3 });
+    });
+
     it("keeps a partition whose work is still in flight PENDING and runs it again; state counters are the latest try's", async () => {
       const { namespace, lockNamespace } = mesh();
       const book = runBook();
