@@ -116,3 +116,69 @@ export async function startRedis(): Promise<ServerHandle> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rm-redis-"));
   return serve("redis-server", "redis", dir, (port) => ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir]);
 }
+
+/**
+ * Where the FerretDB binary is: $FERRETDB_BIN, the cache scripts/test.sh builds it into
+ * (~/.cache/repaymesh/ferretdb-v1.24.2/ferretdb), or `ferretdb` on the PATH.
+ */
+export const FERRETDB_VERSION = "v1.24.2";
+export function ferretBinary(): string {
+  const candidates = [
+    process.env.FERRETDB_BIN,
+    path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "repaymesh", `ferretdb-${FERRETDB_VERSION}`, "ferretdb"),
+  ];
+  for (const c of candidates) if (c && fs.existsSync(c)) return c;
+  try {
+    return binary("ferretdb");
+  } catch {
+    throw new Error(`ferretdb not found (looked at $FERRETDB_BIN, ${candidates[1]} and the PATH): run npm test (scripts/test.sh builds it)`);
+  }
+}
+
+/**
+ * FerretDB 1.x (MongoDB wire protocol over SQLite) on a free port, its SQLite files and state in its
+ * own folder; `url` names the database `repaymesh`. restart() keeps the data (same folder), as a
+ * MongoDB restart would.
+ */
+export async function startFerret(): Promise<ServerHandle> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rm-ferret-"));
+  const bin = ferretBinary();
+  const port = await freePort();
+  const args = [
+    `--listen-addr=127.0.0.1:${port}`,
+    "--handler=sqlite",
+    `--sqlite-url=file:${dir}/`,
+    `--state-dir=${dir}`,
+    "--debug-addr=-",
+    "--telemetry=disable",
+    "--log-level=warn",
+  ];
+  const launch = async () => {
+    const log = fs.openSync(path.join(dir, "server.log"), "a");
+    const proc = spawn(bin, args, { stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    await waitForPort(port);
+    return proc;
+  };
+  const handle: ServerHandle = {
+    port,
+    dir,
+    url: `mongodb://127.0.0.1:${port}/repaymesh`,
+    proc: await launch(),
+    stop: () => stopProc(handle.proc),
+    async restart(opts = {}) {
+      if (opts.kill) {
+        const exited = new Promise((r) => handle.proc.once("exit", r));
+        if (handle.proc.exitCode === null && handle.proc.signalCode === null) {
+          handle.proc.kill("SIGKILL");
+          await exited;
+        }
+      } else {
+        await stopProc(handle.proc);
+      }
+      await new Promise((r) => setTimeout(r, opts.downMs ?? 0));
+      handle.proc = await launch();
+    },
+  };
+  return handle;
+}
