@@ -18,6 +18,7 @@ import deductionExecutorService from "../services/deduction-executor.service";
 import simBanksService from "../services/sim-banks.service";
 import { channelsMiddleware } from "../mixins/messaging/channels";
 import { simBanksDir } from "../mixins/channels.mixin";
+import { mongoStoreMiddleware } from "../mixins/mongo-store";
 import feeCalculatorService from "../services/fee-calculator.service";
 import assetTransferService from "../services/asset-transfer.service";
 import reconcilerService from "../services/reconciler.service";
@@ -130,6 +131,8 @@ export function createBroker(cfg: Readonly<Config>, extras: NodeExtras = {}): { 
   try {
     const options = brokerOptions(cfg);
     options.middlewares = [...(options.middlewares ?? []), channelsMiddleware(cfg)];
+    // With MONGO_URI the node owns one store connection: open before any service starts, closed after all stop.
+    if (cfg.mongoUri) options.middlewares.unshift(mongoStoreMiddleware(cfg.mongoUri));
     if (extras.middlewares?.length) options.middlewares = [...(options.middlewares ?? []), ...extras.middlewares];
     const broker = new ServiceBroker(options);
     for (const n of names) broker.createService(SERVICE_FACTORIES[n].factory(cfg));

@@ -2,7 +2,9 @@
  * The store mixin: every data-owning service gets `this.store`, one small interface over two
  * back ends, chosen once by configuration (never by business code):
  *   - embedded: moleculer-db's MemoryAdapter (NeDB) persisting to DATA_DIR/<collection>.db
- *   - MongoDB:  moleculer-db-adapter-mongoose when MONGO_URI is set (raw collection operations)
+ *   - MongoDB:  when MONGO_URI is set, the driver's collections on the node's one connection
+ *               (mixins/mongo-store.ts: opened before the services start, closed after they stop;
+ *               compare-and-set writes fenced so they hold on FerretDB as on MongoDB)
  *
  * The interface is what safety needs: unique indexes that turn a duplicate into DUPLICATE_KEY,
  * and conditional updates (compare-and-set) that report whether they matched. Queries and updates
@@ -18,6 +20,7 @@ import DbService from "moleculer-db";
 import type { ServiceSchema } from "moleculer";
 import { DomainError } from "../domain/errors";
 import { ConfigError } from "../config";
+import { brokerMongo, MongoStore } from "./mongo-store";
 
 import type { Doc, FindOptions, Query, Store, Update } from "../domain/store";
 export type { Doc, FindOptions, Query, Store, Update } from "../domain/store";
@@ -112,87 +115,9 @@ export class NedbStore<T extends Doc> implements Store<T> {
   }
 }
 
-/** MongoDB implementation over the native collection behind the mongoose model. */
-export class MongoStore<T extends Doc> implements Store<T> {
-  constructor(
-    readonly collection: string,
-    private readonly coll: any,
-  ) {}
-
-  async insert(doc: T): Promise<T> {
-    try {
-      await this.coll.insertOne(doc);
-      return doc;
-    } catch (err: any) {
-      if (err?.code === 11000) throw duplicateKey(this.collection, err);
-      throw err;
-    }
-  }
-
-  findById(id: string): Promise<T | null> {
-    return this.coll.findOne({ _id: id });
-  }
-
-  findOne(query: Query): Promise<T | null> {
-    return this.coll.findOne(query);
-  }
-
-  find(query: Query, opts: FindOptions = {}): Promise<T[]> {
-    let cursor = this.coll.find(query);
-    if (opts.sort) cursor = cursor.sort(opts.sort);
-    if (opts.skip) cursor = cursor.skip(opts.skip);
-    if (opts.limit) cursor = cursor.limit(opts.limit);
-    return cursor.toArray();
-  }
-
-  count(query: Query): Promise<number> {
-    return this.coll.countDocuments(query);
-  }
-
-  async updateOne(query: Query, update: Update): Promise<T | null> {
-    try {
-      const res = await this.coll.findOneAndUpdate(query, update, { returnDocument: "after", includeResultMetadata: false });
-      return (res as T) ?? null;
-    } catch (err: any) {
-      if (err?.code === 11000) throw duplicateKey(this.collection, err);
-      throw err;
-    }
-  }
-
-  async updateMany(query: Query, update: Update): Promise<number> {
-    const res = await this.coll.updateMany(query, update);
-    return res.modifiedCount;
-  }
-
-  async remove(query: Query): Promise<number> {
-    const res = await this.coll.deleteMany(query);
-    return res.deletedCount;
-  }
-}
-
-const mongooseModels = new Map<string, unknown>();
-
-function mongoModel(collection: string): unknown {
-  // A model per collection, made once per process: mongoose refuses to redefine a model.
-  let model = mongooseModels.get(collection);
-  if (!model) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mongoose = require("mongoose");
-    const schema = new mongoose.Schema({ _id: String }, { strict: false, versionKey: false, collection });
-    model = mongoose.models[collection] ?? mongoose.model(collection, schema);
-    mongooseModels.set(collection, model);
-  }
-  return model;
-}
-
-function makeAdapter(collection: string, backend: StoreBackend): { adapter: any; model?: unknown } {
-  if (backend.mongoUri) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const MongooseAdapter = require("moleculer-db-adapter-mongoose");
-    return { adapter: new MongooseAdapter(backend.mongoUri), model: mongoModel(collection) };
-  }
+function makeAdapter(collection: string, backend: StoreBackend): any {
   fs.mkdirSync(backend.dataDir, { recursive: true });
-  return { adapter: new (DbService as any).MemoryAdapter({ filename: path.join(backend.dataDir, `${collection}.db`) }) };
+  return new (DbService as any).MemoryAdapter({ filename: path.join(backend.dataDir, `${collection}.db`) });
 }
 
 /**
@@ -229,13 +154,8 @@ export async function closeAppendHandle(db: any): Promise<void> {
   }
 }
 
-/** Indexes, then the Store over a connected adapter. */
-async function wrapAdapter(adapter: any, collection: string, indexes: IndexSpec[] | undefined, backend: StoreBackend): Promise<Store> {
-  if (backend.mongoUri) {
-    const coll = adapter.model.collection;
-    for (const ix of indexes ?? []) await coll.createIndex({ [ix.field]: 1 }, { unique: !!ix.unique, sparse: !!ix.sparse });
-    return new MongoStore(collection, coll);
-  }
+/** Indexes, then the Store over a connected NeDB adapter. */
+async function wrapAdapter(adapter: any, collection: string, indexes: IndexSpec[] | undefined): Promise<Store> {
   const db = adapter.db;
   keepAppendHandleOpen(db);
   for (const ix of indexes ?? []) await db.ensureIndexAsync({ fieldName: ix.field, unique: !!ix.unique, sparse: !!ix.sparse });
@@ -255,37 +175,54 @@ export interface StoreBackend {
  * store as `this.store` once it has started, and may define `onStoreReady()` to seed or load data.
  */
 export function StoreMixin(settings: StoreSettings, backend: StoreBackend): Partial<ServiceSchema> {
+  return backend.mongoUri ? mongoStoreMixin(settings, backend) : fileStoreMixin(settings, backend);
+}
+
+/** MongoDB: the node's connection (mongoStoreMiddleware), no moleculer-db adapter. */
+function mongoStoreMixin(settings: StoreSettings, backend: StoreBackend): Partial<ServiceSchema> {
+  const prefix = backend.storePrefix ?? "";
+  return {
+    async started(this: any) {
+      const conn = brokerMongo(this.broker);
+      this.store = await MongoStore.open(conn, prefix + settings.collection, settings.indexes);
+      this.stores = { [settings.collection]: this.store };
+      for (const more of settings.more ?? []) this.stores[more.collection] = await MongoStore.open(conn, prefix + more.collection, more.indexes);
+      if (typeof this.schema.onStoreReady === "function") await this.schema.onStoreReady.call(this);
+    },
+    // Nothing to close: the node closes its connection once every service has stopped.
+  } as Partial<ServiceSchema>;
+}
+
+/** The embedded file store: moleculer-db's NeDB adapter per collection. */
+function fileStoreMixin(settings: StoreSettings, backend: StoreBackend): Partial<ServiceSchema> {
   const prefix = backend.storePrefix ?? "";
   const collection = prefix + settings.collection;
-  const { adapter, model } = makeAdapter(collection, backend);
-  const extra: Record<string, unknown> = model ? { model } : {};
+  const adapter = makeAdapter(collection, backend);
   const disabled = ["find", "count", "list", "create", "insert", "get", "update", "remove"];
   return {
     mixins: [DbService as any],
     adapter,
-    ...extra,
     settings: { idField: "_id" },
     actions: Object.fromEntries(disabled.map((a) => [a, false])) as any,
     async afterConnected(this: any) {
       this.primaryDb = this.adapter.db; // the adapter forgets it on disconnect; its append handle is closed on stop
-      this.store = await wrapAdapter(this.adapter, collection, settings.indexes, backend);
+      this.store = await wrapAdapter(this.adapter, collection, settings.indexes);
       this.stores = { [settings.collection]: this.store };
       this.moreAdapters = [];
       for (const more of settings.more ?? []) {
         const name = prefix + more.collection;
-        const { adapter: a, model: m } = makeAdapter(name, backend);
-        // A second adapter on the same service: it reads the model from the schema it is given.
-        a.init(this.broker, { schema: { model: m }, logger: this.logger, name: this.name });
+        const a = makeAdapter(name, backend);
+        a.init(this.broker, { schema: {}, logger: this.logger, name: this.name });
         await a.connect();
         this.moreAdapters.push(a);
-        this.stores[more.collection] = await wrapAdapter(a, name, more.indexes, backend);
+        this.stores[more.collection] = await wrapAdapter(a, name, more.indexes);
       }
       // Services hook in here, not in afterConnected (a service's own afterConnected would replace this one).
       if (typeof this.schema.onStoreReady === "function") await this.schema.onStoreReady.call(this);
     },
     async started(this: any) {
       // The file store is one process's: in a mesh, a second node offering this service is refused.
-      if (backend.mongoUri || !this.broker.transit) return;
+      if (!this.broker.transit) return;
       await new Promise((r) => setTimeout(r, 1000)); // let discovery answer first
       const elsewhere = this.broker.registry
         .getServiceList({ onlyAvailable: true })
@@ -303,8 +240,7 @@ export function StoreMixin(settings: StoreSettings, backend: StoreBackend): Part
         const db = a.db;
         db?.stopAutocompaction?.();
         await closeAppendHandle(db);
-        // Mongo adapters share the process's mongoose connection: the primary adapter closes it.
-        if (!backend.mongoUri) await a.disconnect?.();
+        await a.disconnect?.();
       }
     },
   } as Partial<ServiceSchema>;
