@@ -2,7 +2,7 @@
  * Real nats-server and redis-server processes on 127.0.0.1 with free ports, for the tests that need
  * them (scripts/test.sh installs the Debian packages when they are missing).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -129,10 +129,13 @@ export function ferretBinary(): string {
   ];
   for (const c of candidates) if (c && fs.existsSync(c)) return c;
   try {
-    return binary("ferretdb");
+    const onPath = binary("ferretdb");
+    // A `go install`ed ferretdb panics at start (no build/version/version.txt): only one that runs counts.
+    if (spawnSync(onPath, ["--version"], { stdio: "ignore", timeout: 10_000 }).status === 0) return onPath;
   } catch {
-    throw new Error(`ferretdb not found (looked at $FERRETDB_BIN, ${candidates[1]} and the PATH): run npm test (scripts/test.sh builds it)`);
+    /* not on the PATH */
   }
+  throw new Error(`no working ferretdb (looked at $FERRETDB_BIN, ${candidates[1]} and the PATH): run npm test (scripts/test.sh builds it)`);
 }
 
 /**
