@@ -2,7 +2,8 @@
  * Broker middleware: a DomainError thrown by any local action leaves it as a
  * MoleculerClientError(message, status, CODE, data) — a 4xx, not retried — so the gateway and
  * remote callers see one shape. Validation errors keep Moleculer's 422 VALIDATION_ERROR, with the
- * offending values removed (they may be ID or card numbers).
+ * offending values removed (they may be ID or card numbers). A store that cannot be reached answers
+ * 503 STORE_UNAVAILABLE.
  */
 import { Errors, type Middleware } from "moleculer";
 import { isDomainError } from "../domain/errors";
@@ -22,6 +23,10 @@ export function scrubValidationDetails(data: unknown): unknown {
 export function toClientError(err: unknown): unknown {
   if (isDomainError(err)) {
     return new Errors.MoleculerClientError(err.message, err.status, err.code, err.data);
+  }
+  // The store could not be reached (mixins/mongo-store.ts): the caller may try again later.
+  if ((err as { name?: string })?.name === "StoreUnavailableError") {
+    return new Errors.MoleculerServerError((err as Error).message, 503, "STORE_UNAVAILABLE");
   }
   if (err instanceof Errors.ValidationError) {
     return new Errors.ValidationError(err.message, "VALIDATION_ERROR", scrubValidationDetails(err.data) as any);

@@ -28,6 +28,11 @@
  *     writer that claims one again finds the document moved and re-reads). Fence rows stay; queries
  *     never return them.
  *
+ * Two more differences the store absorbs: FerretDB ignores `$slice` in `$push` (the store caps the
+ * array in a second fenced write when it comes back longer), and its `$pull` removes only exactly
+ * equal values (a condition such as `{id: {$in: …}}` is a silent no-op: callers pull by value, or
+ * `$pop` under a compare-and-set as the outbox relay does).
+ *
  * `remove` is not fenced (FerretDB deletes by `_id` after its own read): use it only for documents no
  * one updates concurrently (cap slots, claims). Unique indexes are sparse on both servers (FerretDB
  * indexes a missing field as NULL, which SQLite never counts as a duplicate; MongoDB does that only
@@ -37,6 +42,7 @@
 import crypto from "node:crypto";
 import type { Middleware, ServiceBroker } from "moleculer";
 import type { mongo } from "mongoose";
+import sift from "sift";
 import { DomainError } from "../domain/errors";
 import type { Doc, FindOptions, Query, Store, Update } from "../domain/store";
 
@@ -212,6 +218,32 @@ function isFenced(err: any): boolean {
   return String(err?.message ?? "").includes(REV_INDEX);
 }
 
+function getPath(doc: any, p: string): unknown {
+  return p.split(".").reduce((v, k) => (v == null ? undefined : v[k]), doc);
+}
+
+function setPath(doc: any, p: string, value: unknown): void {
+  const keys = p.split(".");
+  let v = doc;
+  for (const k of keys.slice(0, -1)) v = v?.[k];
+  if (v && typeof v === "object") v[keys[keys.length - 1]] = value;
+}
+
+/** Arrays a `$push … $slice` asked to cap that came back longer (the server ignored `$slice`), capped. */
+export function sliceTrims(update: Update, doc: any): Record<string, unknown[]> | null {
+  const push = update.$push;
+  if (!push || typeof push !== "object") return null;
+  let out: Record<string, unknown[]> | null = null;
+  for (const [p, spec] of Object.entries(push as Record<string, any>)) {
+    if (!spec || typeof spec !== "object" || !("$slice" in spec) || !("$each" in spec)) continue;
+    const n = Number(spec.$slice);
+    const arr = getPath(doc, p);
+    if (!Array.isArray(arr) || !Number.isInteger(n) || arr.length <= Math.abs(n)) continue;
+    (out ??= {})[p] = n < 0 ? arr.slice(arr.length + n) : arr.slice(0, n);
+  }
+  return out;
+}
+
 function strip<T>(doc: any): T {
   if (doc) {
     delete doc[REV];
@@ -301,11 +333,29 @@ export class MongoStore<T extends Doc> implements Store<T> {
     return doc && !doc[FENCE_FIELD] ? strip<T>(doc) : null;
   }
 
+  /**
+   * A query naming one `_id` is read by `_id` alone and the rest matched here (sift, MongoDB's
+   * semantics): FerretDB's SQLite handler pushes a filter down only when it is exactly `{_id}`, and
+   * scans (and decodes) the whole collection for anything more, `{_id, version}` included.
+   * Undefined when the query does not name one `_id`.
+   */
+  private async byId(query: Query): Promise<any[] | undefined> {
+    if (typeof query._id !== "string") return undefined;
+    const doc = await this.call(() => this.coll.findOne({ _id: query._id }), false);
+    if (!doc || doc[FENCE_FIELD]) return [];
+    const { _id: _ignored, ...rest } = query;
+    return Object.keys(rest).length === 0 || sift(rest as any)(doc) ? [doc] : [];
+  }
+
   async findOne(query: Query): Promise<T | null> {
+    const one = await this.byId(query);
+    if (one) return one.length ? strip<T>(one[0]) : null;
     return strip<T>(await this.call(() => this.coll.findOne(this.visible(query)), false));
   }
 
   async find(query: Query, opts: FindOptions = {}): Promise<T[]> {
+    const one = await this.byId(query);
+    if (one) return (opts.skip ? [] : one).map((r) => strip<T>(r));
     const rows = await this.call(() => {
       let cursor = this.coll.find(this.visible(query));
       if (opts.sort) cursor = cursor.sort(opts.sort);
@@ -316,7 +366,9 @@ export class MongoStore<T extends Doc> implements Store<T> {
     return rows.map((r) => strip<T>(r));
   }
 
-  count(query: Query): Promise<number> {
+  async count(query: Query): Promise<number> {
+    const one = await this.byId(query);
+    if (one) return one.length;
     return this.call(() => this.coll.countDocuments(this.visible(query)), false);
   }
 
@@ -325,7 +377,7 @@ export class MongoStore<T extends Doc> implements Store<T> {
     const byId = typeof query._id === "string" ? query._id : undefined;
     const attempt = async (): Promise<T | null> => {
       for (;;) {
-        const cur = await this.call(() => this.coll.findOne(this.visible(query)), false);
+        const cur = byId !== undefined ? (await this.byId(query))![0] : await this.call(() => this.coll.findOne(this.visible(query)), false);
         if (!cur) return null;
         const out = byId !== undefined ? await this.writeAt(cur._id, cur[REV], update) : await this.inTurn(cur._id, () => this.writeAt(cur._id, cur[REV], update));
         if (out !== MOVED) return out;
@@ -347,7 +399,7 @@ export class MongoStore<T extends Doc> implements Store<T> {
           if (out) n++;
           break;
         }
-        const again = await this.call(() => this.coll.findOne(this.visible({ $and: [query, { _id: row._id }] }), { projection: { _id: 1, [REV]: 1 } }), false);
+        const [again] = (await this.byId({ ...query, _id: row._id }))!;
         if (!again) break;
         rev = again[REV];
       }
@@ -451,6 +503,13 @@ export class MongoStore<T extends Doc> implements Store<T> {
     }
     await this.clearClaims(chain);
     if (!res) return MOVED; // removed meanwhile
+    const trims = sliceTrims(update, res);
+    if (trims) {
+      // FerretDB ignores `$slice` in `$push` (MongoDB applies it): cap the array in a second write.
+      const trimmed = await this.writeAt(id, res[REV], { $set: trims });
+      if (trimmed && trimmed !== MOVED) return trimmed;
+      for (const [p, v] of Object.entries(trims)) setPath(res, p, v); // someone wrote after us; their push capped it too
+    }
     return strip<T>(res);
   }
 

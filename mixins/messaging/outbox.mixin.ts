@@ -83,7 +83,11 @@ export function OutboxMixin(opts: { collections: string[]; flushMs?: number; swe
           this.outboxRecent.add(e.id);
           if (this.outboxRecent.size > RECENT_IDS) this.outboxRecent.delete(this.outboxRecent.values().next().value);
         }
-        await store.updateOne({ _id: id }, { $pull: { outbox: { id: { $in: entries.map((e) => e.id) } } } });
+        // Pulled front first, each only while it is still the first entry (entries are only ever
+        // appended): a compare-and-set every store applies alike. ($pull with a condition is a silent
+        // no-op on FerretDB, which pulls only exactly equal values.) A copy older than the document
+        // finds its entries gone and pulls nothing.
+        for (const e of entries) await store.updateOne({ _id: id, "outbox.0.id": e.id }, { $pop: { outbox: -1 } });
         this.outboxPublished += entries.length;
         return entries.length;
       },

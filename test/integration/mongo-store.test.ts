@@ -1,13 +1,14 @@
 /**
  * The MongoDB store's safety rules on a real MongoDB-wire server (FerretDB 1.24 over SQLite, started
  * here on a free port): compare-and-set writes that let exactly one writer win, no lost `$inc`/`$push`
- * under concurrency, unique keys, a crashed claim holder fenced off, from several connections and
+ * under concurrency, `$push … $slice` capped, unique keys, a crashed claim holder fenced off, from several connections and
  * two brokers at once; and the node-owned connection (fails fast, closes after every service).
  */
 import crypto from "node:crypto";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { MongoConnection, MongoStore, REV, StoreUnavailableError, mongoStoreMiddleware } from "../../mixins/mongo-store";
 import { StoreMixin } from "../../mixins/store.mixin";
+import { toClientError } from "../../mixins/domain-errors.middleware";
 import { freePort, startFerret, type ServerHandle } from "../support/servers";
 
 jest.setTimeout(60_000);
@@ -58,6 +59,12 @@ describe("MongoDB store on FerretDB", () => {
     const doc = await a.findById("c");
     expect(doc!.n).toBe(60);
     expect(new Set(doc!.log).size).toBe(60);
+
+    // A capped history: `$push … $slice` holds on FerretDB too (it ignores `$slice`; the store caps).
+    await a.insert({ _id: "h", history: [] as number[] });
+    const pushed = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).updateOne({ _id: "h" }, { $push: { history: { $each: [i], $slice: -5 } } })));
+    for (const d of pushed) expect(d!.history.length).toBeLessThanOrEqual(5);
+    expect((await a.findById("h"))!.history).toHaveLength(5);
 
     // Trades: 20 callers race each transition; each transition happens once.
     await a.insert({ _id: "t", state: "OPEN" });
@@ -198,6 +205,8 @@ describe("MongoDB store on FerretDB", () => {
       expect(await check.collection(backend.storePrefix + "late").findOne({ _id: "last-write" })).toMatchObject({ _id: "last-write" });
       await expect(store.findById("last-write")).rejects.toThrow(StoreUnavailableError);
       await expect(store.find({})).rejects.toThrow(/store connection is closed/);
+      // Through an action it reaches callers as 503 STORE_UNAVAILABLE, not a TypeError or a 500.
+      expect(toClientError(new StoreUnavailableError("away"))).toMatchObject({ code: 503, type: "STORE_UNAVAILABLE" });
     });
 
     it("fails the start fast with a clear error when the server is unreachable", async () => {

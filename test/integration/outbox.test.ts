@@ -89,7 +89,7 @@ describe("outbox", () => {
     const realUpdate = store.updateOne.bind(store);
     let failPull = 1;
     store.updateOne = async (q: any, u: any) => {
-      if (u.$pull && failPull-- > 0) throw new Error("simulated process death before the outbox clean-up");
+      if ((u.$pop || u.$pull) && failPull-- > 0) throw new Error("simulated process death before the outbox clean-up");
       return realUpdate(q, u);
     };
     const res = await node.http("POST", "/api/v1/orders", orderFixture());

@@ -1,6 +1,6 @@
 /**
  * A whole RepayMesh node for a test, started through the project's own start function: its own
- * data folder (or its own collection prefix on MongoDB when MONGO_URI is set), the gateway on a
+ * data folder (or its own database and collection prefix on MongoDB when MONGO_URI is set), the gateway on a
  * free port, and API keys for each role.
  */
 import crypto from "node:crypto";
@@ -40,8 +40,11 @@ export function testEnv(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     ...overrides,
   };
   if (process.env.MONGO_URI && env.MONGO_URI === undefined) {
-    env.MONGO_URI = process.env.MONGO_URI;
-    env.STORE_PREFIX = env.STORE_PREFIX ?? "t" + crypto.randomBytes(5).toString("hex") + "_";
+    // Its own database as well as its own prefix: FerretDB keeps one SQLite file per database, whose
+    // every statement slows down as the file's schema grows (thousands of collections over a run).
+    const tag = "t" + crypto.randomBytes(5).toString("hex");
+    env.MONGO_URI = process.env.MONGO_URI.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]+)(\/[^?]*)?/, `$1/${tag}`);
+    env.STORE_PREFIX = env.STORE_PREFIX ?? tag + "_";
   }
   return env;
 }
