@@ -185,10 +185,70 @@ export function mongoStoreMiddleware(uri: string, opts: MongoConnectionOptions =
   } as unknown as Middleware;
 }
 
-export interface MongoIndexSpec {
-  field: string;
+/**
+ * One index of a collection as a service declares it (mixins/store.mixin.ts's IndexSpec is this type;
+ * the file store reads it too):
+ *   - `field`: one field, indexed by both stores (named `<field>_1`, as it always was);
+ *   - `fields`: a key in order, e.g. `{ partition: 1, state: 1 }`, on the MongoDB store only (NeDB
+ *     indexes one field, and an index on a low-cardinality first field would slow its every write);
+ *   - `unique`: sparse on both servers (see the header), one field and never partial, so that every
+ *     store and server enforces the same key;
+ *   - `partial`: MongoDB indexes only the documents matching it (use what MongoDB 7 takes there:
+ *     equality, `$exists: true`, `$gt`/`$gte`/`$lt`/`$lte`, `$type`; a query uses the index only when
+ *     it contains the filter). FerretDB refuses `partialFilterExpression` (NotImplemented): the store
+ *     then creates the same key as a plain index, which answers the same queries with more entries
+ *     (FerretDB 1.x answers no query from a secondary index anyway). Not `sparse`: it would change
+ *     which documents a sort over the key returns.
+ */
+export type MongoIndexSpec = {
   unique?: boolean;
   sparse?: boolean;
+  partial?: Record<string, unknown>;
+  /** Default: MongoDB's own name for the key (`partition_1_state_1`). */
+  name?: string;
+} & ({ field: string; fields?: undefined } | { fields: Record<string, 1 | -1>; field?: undefined });
+
+/** What `createIndex` is given for a spec. */
+export interface MongoIndex {
+  key: Record<string, 1 | -1>;
+  options: { name: string; unique: boolean; sparse: boolean; partialFilterExpression?: Record<string, unknown> };
+}
+
+/** The key and options of a declared index; a spec no store could keep alike is refused. */
+export function mongoIndexOf(spec: MongoIndexSpec): MongoIndex {
+  const key: Record<string, 1 | -1> = spec.fields ?? { [spec.field]: 1 };
+  const names = Object.keys(key);
+  const what = names.join(", ") || "(no field)";
+  if (!names.length || names.some((f) => !f || f.startsWith("$") || (key[f] !== 1 && key[f] !== -1))) throw new Error(`Index ${what}: give one or more fields, each 1 or -1`);
+  if (spec.unique && (names.length > 1 || spec.partial)) throw new Error(`Index ${what}: a unique key must be one field and not partial (the file store and FerretDB enforce no other)`);
+  if (spec.partial && spec.sparse) throw new Error(`Index ${what}: partial or sparse, not both (MongoDB refuses the mix)`);
+  return {
+    key,
+    options: {
+      name: spec.name ?? names.map((f) => `${f}_${key[f]}`).join("_"),
+      unique: !!spec.unique,
+      sparse: !!spec.unique || !!spec.sparse,
+      ...(spec.partial ? { partialFilterExpression: spec.partial } : {}),
+    },
+  };
+}
+
+/** FerretDB's answer to `partialFilterExpression`: NotImplemented (238). */
+function refusesPartial(err: any): boolean {
+  return /partialFilterExpression/.test(String(err?.message ?? "")) && (err?.code === 238 || /not (yet )?(implemented|supported)/i.test(String(err?.message)));
+}
+
+/** Create an index; a partial one the server refuses is created without its filter (see MongoIndexSpec). */
+export async function ensureMongoIndex(coll: mongo.Collection<any>, ix: MongoIndex): Promise<"created" | "plain"> {
+  try {
+    await coll.createIndex(ix.key, ix.options);
+    return "created";
+  } catch (err: any) {
+    if (!ix.options.partialFilterExpression || !refusesPartial(err)) throw err;
+    const { partialFilterExpression: _refused, ...plain } = ix.options;
+    await coll.createIndex(ix.key, plain);
+    return "plain";
+  }
 }
 
 export interface MongoStoreOptions {
@@ -264,15 +324,14 @@ export class MongoStore<T extends Doc> implements Store<T> {
     this.staleClaimMs = opts.staleClaimMs ?? 5000;
   }
 
-  /** The store with its indexes: the given ones (unique ones sparse) and the unique `_rev`. */
+  /** The store with its indexes: the given ones (see MongoIndexSpec) and the unique `_rev`. */
   static async open<T extends Doc>(conn: MongoConnection, collection: string, indexes: MongoIndexSpec[] = [], opts: MongoStoreOptions = {}): Promise<MongoStore<T>> {
     const store = new MongoStore<T>(collection, conn, opts);
+    const wanted = indexes.map(mongoIndexOf); // a bad declaration fails before anything is created
     await store.call(async () => {
       const coll = conn.collection(collection);
       await coll.createIndex({ [REV]: 1 }, { name: REV_INDEX, unique: true, sparse: true });
-      for (const ix of indexes) {
-        await coll.createIndex({ [ix.field]: 1 }, { name: `${ix.field}_1`, unique: !!ix.unique, sparse: !!ix.unique || !!ix.sparse });
-      }
+      for (const ix of wanted) await ensureMongoIndex(coll, ix);
     }, false);
     return store;
   }

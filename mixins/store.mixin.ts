@@ -20,15 +20,29 @@ import DbService from "moleculer-db";
 import type { ServiceSchema } from "moleculer";
 import { DomainError } from "../domain/errors";
 import { ConfigError } from "../config";
-import { brokerMongo, MongoStore } from "./mongo-store";
+import { brokerMongo, mongoIndexOf, MongoStore, type MongoIndexSpec } from "./mongo-store";
 
 import type { Doc, FindOptions, Query, Store, Update } from "../domain/store";
 export type { Doc, FindOptions, Query, Store, Update } from "../domain/store";
 
-export interface IndexSpec {
-  field: string;
-  unique?: boolean;
-  sparse?: boolean;
+/**
+ * An index a service declares for a collection, read by both stores (see MongoIndexSpec for the
+ * rules): `{ field }` is indexed by both, `{ fields: { partition: 1, state: 1 } }` (compound) and
+ * `partial` filters by the MongoDB store only.
+ */
+export type IndexSpec = MongoIndexSpec;
+
+/**
+ * The file store's index for a spec, or null: NeDB's ensureIndex takes one field, so a `fields` key
+ * (compound, MongoDB's) is not created here. Its first field is not indexed in its place either: those
+ * are low-cardinality fields (state, status) or already indexed alone, and NeDB keeps each key's
+ * documents in one array that every update of a document rewrites. A one-field `partial` index is a
+ * sparse one here (documents without the field left out). Unique keys stay as declared.
+ */
+export function nedbIndexOf(spec: IndexSpec): { fieldName: string; unique: boolean; sparse: boolean } | null {
+  mongoIndexOf(spec); // the same checks on both stores: a declaration one store refuses fails on the other too
+  if (spec.field === undefined) return null;
+  return { fieldName: spec.field, unique: !!spec.unique, sparse: !!spec.sparse || !!spec.partial };
 }
 
 /** One page of a query: rows (mapped for the caller), total, page, pageSize, totalPages. */
@@ -158,10 +172,20 @@ export async function closeAppendHandle(db: any): Promise<void> {
 async function wrapAdapter(adapter: any, collection: string, indexes: IndexSpec[] | undefined): Promise<Store> {
   const db = adapter.db;
   keepAppendHandleOpen(db);
-  for (const ix of indexes ?? []) await db.ensureIndexAsync({ fieldName: ix.field, unique: !!ix.unique, sparse: !!ix.sparse });
+  for (const ix of indexes ?? []) {
+    const own = nedbIndexOf(ix);
+    if (own) await db.ensureIndexAsync(own);
+  }
   // NeDB appends; compact hourly so the file does not grow without bound.
   db.setAutocompactionInterval?.(3_600_000);
   return new NedbStore(collection, db);
+}
+
+/** Every collection's declared indexes (kept on the service as `storeIndexes`, for checks and tests). */
+function declaredIndexes(settings: StoreSettings): Record<string, IndexSpec[]> {
+  const out: Record<string, IndexSpec[]> = { [settings.collection]: settings.indexes ?? [] };
+  for (const more of settings.more ?? []) out[more.collection] = more.indexes ?? [];
+  return out;
 }
 
 export interface StoreBackend {
@@ -183,6 +207,7 @@ function mongoStoreMixin(settings: StoreSettings, backend: StoreBackend): Partia
   const prefix = backend.storePrefix ?? "";
   return {
     async started(this: any) {
+      this.storeIndexes = declaredIndexes(settings);
       const conn = brokerMongo(this.broker);
       this.store = await MongoStore.open(conn, prefix + settings.collection, settings.indexes);
       this.stores = { [settings.collection]: this.store };
@@ -205,6 +230,7 @@ function fileStoreMixin(settings: StoreSettings, backend: StoreBackend): Partial
     settings: { idField: "_id" },
     actions: Object.fromEntries(disabled.map((a) => [a, false])) as any,
     async afterConnected(this: any) {
+      this.storeIndexes = declaredIndexes(settings);
       this.primaryDb = this.adapter.db; // the adapter forgets it on disconnect; its append handle is closed on stop
       this.store = await wrapAdapter(this.adapter, collection, settings.indexes);
       this.stores = { [settings.collection]: this.store };

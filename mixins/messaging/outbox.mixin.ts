@@ -11,15 +11,30 @@
  *   const entries = [this.outboxEntry("plan.paused", planId, { planId, reason })];
  *   await this.store.updateOne({ _id, version }, { $set: {...}, $push: { outbox: { $each: entries } } });
  *   this.outboxWritten("plans", planId);   // publish soon (the sweep would anyway)
+ *
+ * Every collection with an outbox declares OUTBOX_INDEX in its store's indexes: the sweep asks for
+ * documents whose first entry has an id, an index lookup on both stores. The index is on the array's
+ * own first entry, so it can never disagree with it (no flag to keep in step): an emptied outbox
+ * leaves the (sparse) index by the same write that empties it.
  */
 import crypto from "node:crypto";
 import type { ServiceSchema } from "moleculer";
 import { EVENTS_CHANNEL, type EventEnvelope, type OutboxEntry } from "../../contracts/events.contract";
+import type { IndexSpec } from "../store.mixin";
 
 const SWEEP_EVERY_MS = 10_000;
 const SWEEP_PAGE = 500;
 /** Event ids this node published lately (skipped if a relay meets them again before they were pulled). */
 const RECENT_IDS = 10_000;
+
+/**
+ * The index the sweep reads: a document is in it while its outbox holds an entry (keyed by the first
+ * entry's id, a string: an event id). Sparse, so documents with an empty or no outbox are not in it;
+ * MongoDB indexes the positional path `outbox.0.id`, NeDB reads it the same way (getDotValue).
+ */
+export const OUTBOX_INDEX: IndexSpec = { field: "outbox.0.id", sparse: true };
+/** Documents holding outbox entries: a range on OUTBOX_INDEX (NeDB uses an index for a range, not for `$exists`). */
+export const OUTBOX_PENDING = { "outbox.0.id": { $gt: "" } };
 
 /** A sortable, unique event id: time first (ms, hex), then randomness. */
 export function eventId(nowMs: number): string {
@@ -97,8 +112,13 @@ export function OutboxMixin(opts: { collections: string[]; flushMs?: number; swe
         let n = 0;
         for (const collection of opts.collections) {
           const store = this.stores[collection];
+          const declared: IndexSpec[] | undefined = this.storeIndexes?.[collection];
+          if (declared && !declared.some((ix) => ix.field === OUTBOX_INDEX.field) && !this.outboxUnindexed?.has(collection)) {
+            (this.outboxUnindexed ??= new Set()).add(collection);
+            this.logger.warn(`Outbox of ${collection}: OUTBOX_INDEX is not declared; every sweep reads the whole collection`);
+          }
           for (;;) {
-            const docs = await store.find({ "outbox.0": { $exists: true } }, { limit: SWEEP_PAGE });
+            const docs = await store.find(OUTBOX_PENDING, { limit: SWEEP_PAGE });
             if (!docs.length) break;
             for (const d of docs) n += await this.relayDocument(collection, d._id, d);
             if (docs.length < SWEEP_PAGE) break;
