@@ -68,6 +68,8 @@ export interface RunExecution {
   note?: string;
   startedAt?: string;
   finishedAt?: string;
+  /** The number of the report this came from (JobRun.seq): an older report of the same instance is dropped. */
+  seq?: number;
 }
 
 /**

@@ -216,6 +216,11 @@ export interface JobRun {
   /** The job's `levels`: counters taken from the latest try, not summed. */
   levels?: string[];
   totals: JobRunTotals;
+  /**
+   * The report's number in this instance's reports of the run (1, 2, …): reports are events, handled
+   * concurrently and possibly out of order, so the ledger keeps an execution's newest and drops older ones.
+   */
+  seq?: number;
 }
 
 export interface TriggerOptions {
@@ -257,6 +262,8 @@ export interface PartitionedJobsOptions {
 interface RunState {
   run: JobRun;
   lastEmit: number;
+  /** Reports emitted so far (JobRun.seq). */
+  seq?: number;
   emitTimer?: NodeJS.Timeout;
   done: Promise<JobRun>;
   /** Partition → the counters so far of its try running now (ctx.progress), shown in progress reports. */
@@ -811,6 +818,7 @@ class JobRunner {
   /** The run as reported: with the counters so far of the tries running now (a node that dies loses at most one period's). */
   private progressView(state: RunState): JobRun {
     const view = structuredClone(state.run);
+    view.seq = state.seq = (state.seq ?? 0) + 1;
     const levels = new Set(view.levels ?? []);
     for (const [p, counters] of state.live ?? []) {
       const entry = view.partitions[p];
