@@ -319,11 +319,14 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
       },
       async repairPartition(this: any, partition: number) {
         const open: TradeLike[] = await this.broker.call("ledger.find", { query: { partition, state: { $in: ["INIT", "SENDING", "UNKNOWN"] } }, limit: 5000 });
-        // Final trades with steps left (flow, repayment, position), and debits from before pending steps existed.
-        const pending: TradeLike[] = await this.broker.call("ledger.find", {
-          query: { partition, state: { $in: ["SUCCESS", "FAILED"] }, $or: [{ "pending.0": { $exists: true } }, { kind: "DEBIT", state: "SUCCESS", applied: false, pending: { $exists: false } }] },
-          limit: 5000,
-        });
+        // Final trades with steps left (flow, repayment, position), and debits from before pending steps
+        // existed: two queries (disjoint), so each is answered from its own key on MongoDB (the ledger's
+        // partition_1_pending and partition_1_state_1_applied_1) instead of reading every final trade.
+        const [withSteps, legacy]: TradeLike[][] = await Promise.all([
+          this.broker.call("ledger.find", { query: { partition, state: { $in: ["SUCCESS", "FAILED"] }, "pending.0": { $exists: true } }, limit: 5000 }),
+          this.broker.call("ledger.find", { query: { partition, state: "SUCCESS", applied: false, kind: "DEBIT", pending: { $exists: false } }, limit: 5000 }),
+        ]);
+        const pending = [...withSteps, ...legacy];
         // Reservations are per channel, not per partition: partition 0's holder sweeps them.
         const reservations = partition === 0 ? await this.broker.call("ledger.sweepReservations", {}) : { committed: 0, released: 0 };
         if (!open.length && !pending.length) return { processed: 0, reservationsCommitted: reservations.committed, reservationsReleased: reservations.released };

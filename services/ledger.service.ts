@@ -14,7 +14,7 @@ import { DomainError } from "../domain/errors";
 import { fmt, money, ZERO, type Decimal } from "../domain/money";
 import { LedgerCore } from "../domain/ledger-core";
 import type { Page } from "../contracts/common";
-import { OutboxMixin } from "../mixins/messaging/outbox.mixin";
+import { OUTBOX_INDEX, OutboxMixin } from "../mixins/messaging/outbox.mixin";
 import {
   adjustPositionParams,
   listFlowsParams,
@@ -211,16 +211,25 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         {
           collection: "trades",
           indexes: [
-            // No index on low-cardinality fields (state, date): NeDB keeps each key's documents in an
-            // array, so every update of a trade would scan thousands of them.
+            // Both stores. None on low-cardinality fields alone (state, date): NeDB keeps each key's
+            // documents in an array, so every update of a trade would scan thousands of them.
             { field: "openKey", unique: true, sparse: true },
             { field: "planId" },
             { field: "payoutNo" },
             { field: "cardFingerprint" },
             { field: "partition" },
+            OUTBOX_INDEX,
+            // MongoDB only: the hot queries, each answered from its key.
+            { fields: { partition: 1, state: 1, applied: 1 } }, // repair sweep: a partition's open trades; its debits from before pending steps
+            { fields: { partition: 1, "pending.0": 1 }, partial: { "pending.0": { $exists: true } }, name: "partition_1_pending" }, // repair sweep: final trades with steps left
+            { fields: { planId: 1, state: 1 } }, // a plan's trades (the debit flow, lists by plan and state)
+            { fields: { cardFingerprint: 1, businessDate: 1 } }, // a card's attempts today (caps)
+            { fields: { channel: 1, businessDate: 1, _id: 1 } }, // reconciliation pages; a channel's attempts today
+            { fields: { businessDate: 1, kind: 1 } }, // a day's figures
+            { fields: { createdAt: -1, _id: 1 } }, // GET /trades, newest first
           ],
           more: [
-            { collection: "flows", indexes: [{ field: "businessDate" }, { field: "planId" }, { field: "channel" }] },
+            { collection: "flows", indexes: [{ field: "businessDate" }, { field: "planId" }, { field: "channel" }, { fields: { createdAt: -1, _id: 1 } }] },
             { collection: "positions" },
             { collection: "runs", indexes: [{ field: "job" }, { field: "startedAt" }] },
           ],

@@ -109,7 +109,16 @@ export default function notifierService(cfg: Config, opts: NotifierOptions = {})
           collection: "messages",
           // None on low-cardinality fields (status, partition): NeDB keeps each key's documents in one
           // array, so every status change would scan thousands of messages (see the ledger's note).
-          indexes: [{ field: "planId" }, { field: "customerId" }, { field: "date" }, { field: "scheduledFor" }],
+          indexes: [
+            { field: "planId" },
+            { field: "customerId" },
+            { field: "date" },
+            { field: "scheduledFor" },
+            // MongoDB only: the dispatcher's due query (a partition's SCHEDULED messages by time; SENDING ones whose lease ran out), the log's order.
+            { fields: { partition: 1, status: 1, scheduledFor: 1 } },
+            { fields: { status: 1, leaseUntil: 1 } },
+            { fields: { date: -1, scheduledFor: -1, _id: 1 } },
+          ],
           more: [{ collection: "messageCaps", indexes: [{ field: "messageId" }] }],
         },
         cfg,

@@ -26,7 +26,7 @@ import {
 import type { CreatePlanParams } from "../contracts/schedule.contract";
 import { findPage, StoreMixin } from "../mixins/store.mixin";
 import { ClockMixin } from "../mixins/clock.mixin";
-import { OutboxMixin } from "../mixins/messaging/outbox.mixin";
+import { OUTBOX_INDEX, OutboxMixin } from "../mixins/messaging/outbox.mixin";
 import { decrypt, encrypt } from "../domain/card";
 import { loadDataKey } from "../mixins/data-key";
 
@@ -49,7 +49,14 @@ export default function orderSyncService(cfg: Config): ServiceSchema {
       StoreMixin(
         {
           collection: "orders",
-          indexes: [{ field: "key", unique: true }, { field: "customer.id" }],
+          indexes: [
+            { field: "key", unique: true },
+            { field: "customer.id" },
+            OUTBOX_INDEX,
+            // MongoDB only: orders stuck in PLANNING (the retry sweep), GET /orders newest first.
+            { fields: { status: 1, updatedAt: 1 } },
+            { fields: { createdAt: -1, _id: 1 } },
+          ],
         },
         cfg,
       ),

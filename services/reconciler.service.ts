@@ -70,7 +70,7 @@ import {
 import { findPage, StoreMixin } from "../mixins/store.mixin";
 import { ClockMixin } from "../mixins/clock.mixin";
 import { ChannelsMixin } from "../mixins/channels.mixin";
-import { OutboxMixin } from "../mixins/messaging/outbox.mixin";
+import { OUTBOX_INDEX, OutboxMixin } from "../mixins/messaging/outbox.mixin";
 import { PartitionedJobs } from "../mixins/partitioned-jobs.mixin";
 
 const PAGE = 2000;
@@ -127,10 +127,11 @@ export default function reconcilerService(cfg: Config): ServiceSchema {
       StoreMixin(
         {
           collection: "reconRuns",
-          indexes: [{ field: "activeKey", unique: true, sparse: true }, { field: "key" }],
+          indexes: [{ field: "activeKey", unique: true, sparse: true }, { field: "key" }, OUTBOX_INDEX, { fields: { startedAt: -1, _id: 1 } }],
           more: [
-            { collection: "discrepancies", indexes: [{ field: "key" }, { field: "runId" }] },
-            { collection: "settlements", indexes: [{ field: "key" }] },
+            // MongoDB only: open discrepancies by age (the stale sweep), GET discrepancies newest first.
+            { collection: "discrepancies", indexes: [{ field: "key" }, { field: "runId" }, OUTBOX_INDEX, { fields: { status: 1, createdAt: 1 } }, { fields: { createdAt: -1, _id: 1 } }] },
+            { collection: "settlements", indexes: [{ field: "key" }, OUTBOX_INDEX] },
           ],
         },
         cfg,

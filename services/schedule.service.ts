@@ -30,7 +30,7 @@ import {
 import { findPage, StoreMixin } from "../mixins/store.mixin";
 import { ClockMixin } from "../mixins/clock.mixin";
 import { ScheduleServicing, type Mutation } from "./schedule.servicing";
-import { OutboxMixin } from "../mixins/messaging/outbox.mixin";
+import { OUTBOX_INDEX, OutboxMixin } from "../mixins/messaging/outbox.mixin";
 import { ownerOn } from "../domain/servicing";
 
 export type PlanSummary = Omit<Plan, "installments" | "_id" | "terms" | "appliedTrades" | "operations" | "events" | "outbox"> & {
@@ -53,7 +53,17 @@ export default function scheduleService(cfg: Config): ServiceSchema {
       StoreMixin(
         {
           collection: "plans",
-          indexes: [{ field: "orderId" }, { field: "partition" }, { field: "customerId" }], // none on low-cardinality fields (see ledger)
+          indexes: [
+            // Both stores; none on low-cardinality fields alone (see the ledger).
+            { field: "orderId" },
+            { field: "partition" },
+            { field: "customerId" },
+            OUTBOX_INDEX,
+            // MongoDB only.
+            { fields: { partition: 1, status: 1, nextDueDate: 1 } }, // a partition's due work: debit slots, reminders, accrual candidates
+            { fields: { overdueDays: -1, _id: 1 }, partial: { overdueDays: { $gt: 0 } }, name: "overdue_list" }, // GET /overdue: overdue plans only, in the list's order
+            { fields: { createdAt: -1, _id: 1 } }, // GET /plans, newest first
+          ],
           more: [{ collection: "planRevisions", indexes: [{ field: "planId" }] }],
         },
         cfg,

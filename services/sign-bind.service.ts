@@ -11,7 +11,7 @@ import crypto from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import type { Config } from "../config";
 import { loadDataKey } from "../mixins/data-key";
-import { OutboxMixin } from "../mixins/messaging/outbox.mixin";
+import { OUTBOX_INDEX, OutboxMixin } from "../mixins/messaging/outbox.mixin";
 import { DomainError } from "../domain/errors";
 import { decrypt, encrypt, fingerprint, maskCard, maskIdNo } from "../domain/card";
 import { maskMobile } from "../domain/auth";
@@ -45,7 +45,14 @@ export default function signBindService(cfg: Config): ServiceSchema {
   return {
     name: "sign-bind",
     mixins: [
-      StoreMixin({ collection: "bindings", indexes: [{ field: "customerId" }, { field: "liveKey", unique: true, sparse: true }] }, cfg),
+      StoreMixin(
+        {
+          collection: "bindings",
+          // GET /bindings newest first: MongoDB only.
+          indexes: [{ field: "customerId" }, { field: "liveKey", unique: true, sparse: true }, OUTBOX_INDEX, { fields: { createdAt: -1, _id: 1 } }],
+        },
+        cfg,
+      ),
       ClockMixin(cfg.timeZone),
       ChannelsMixin(cfg),
       OutboxMixin({ collections: ["bindings"], flushMs: cfg.outboxFlushMs, sweepMs: cfg.outboxSweepMs }),

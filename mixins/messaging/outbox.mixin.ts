@@ -128,6 +128,7 @@ export function OutboxMixin(opts: { collections: string[]; flushMs?: number; swe
       },
     },
     created(this: any) {
+      this.outboxCollections = opts.collections;
       this.outboxDirty = new Map<string, unknown>();
       this.outboxRecent = new Set<string>();
       this.outboxTimer = null;
