@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test run: servers the tests need, type-check, lint, the jest suite.
 # On a bare machine it installs Debian's redis-server and nats-server and builds FerretDB (the tests
-# start them on 127.0.0.1 with free ports themselves). Set MONGO_URI to run the same suite against
-# MongoDB (or a FerretDB).
+# start them on 127.0.0.1 with free ports themselves), then runs the suite on the file store and on
+# FerretDB. Set MONGO_URI to run the store's pass against a MongoDB of yours instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,5 +66,24 @@ echo "== type-check"
 npx tsc --noEmit -p tsconfig.json
 echo "== lint"
 npx eslint .
-echo "== tests"
-npx jest --ci "$@"
+# The suite runs twice: on the file store, then on a MongoDB-wire server (a FerretDB started for the
+# run by scripts/with-ferret.ts, or the MongoDB in MONGO_URI if set). The second pass leaves out the
+# suites that never open a store (pure domain logic, the simulated banks, the locks, the fault
+# simulation over its in-memory stores), the store's own FerretDB tests (they start their own), and
+# the 2,000-plan slot-fault scenarios (about the executors and Redis; the data node's store there is
+# the file store). TEST_STORES=file or TEST_STORES=mongo runs one pass.
+STORE_INDEPENDENT=(/test/sim/ /test/unit/domain/ /test/unit/channels/ /test/unit/locks/ /test/integration/channel-health /test/integration/mongo-store /test/cluster/slot-faults)
+stores="${TEST_STORES:-file,mongo}"
+if [[ ",$stores," == *",file,"* && -z "${MONGO_URI:-}" ]]; then
+  echo "== tests on the file store"
+  npx jest --ci "$@"
+fi
+if [[ ",$stores," == *",mongo,"* || -n "${MONGO_URI:-}" ]]; then
+  if [ -n "${MONGO_URI:-}" ]; then
+    echo "== tests on the MongoDB in MONGO_URI"
+    npx jest --ci "$@" --testPathIgnorePatterns "${STORE_INDEPENDENT[@]}"
+  else
+    echo "== tests on FerretDB (MongoDB wire protocol)"
+    npx tsx scripts/with-ferret.ts npx jest --ci "$@" --testPathIgnorePatterns "${STORE_INDEPENDENT[@]}"
+  fi
+fi

@@ -5,11 +5,11 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { tempDataDir, testEnv } from "../support/node";
+import { tempDataDir, testEnv, WAIT_SCALE } from "../support/node";
 import { api, spawnNode, waitForServicesOver, type NodeProcess } from "../support/process";
 import { freePort, startNats, startRedis, type ServerHandle } from "../support/servers";
 
-jest.setTimeout(180_000);
+jest.setTimeout(180_000 * WAIT_SCALE);
 
 async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;

@@ -4,11 +4,11 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { orderFixture, tempDataDir, testEnv } from "../support/node";
+import { orderFixture, tempDataDir, testEnv, WAIT_SCALE } from "../support/node";
 import { api, spawnNode, waitForServicesOver, type NodeProcess } from "../support/process";
 import { freePort, startNats, type ServerHandle } from "../support/servers";
 
-jest.setTimeout(120_000);
+jest.setTimeout(120_000 * WAIT_SCALE);
 
 describe("NATS mesh: gateway node + services node", () => {
   let nats: ServerHandle;

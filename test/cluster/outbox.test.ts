@@ -5,7 +5,7 @@
  * consumer deduping on the event id sees each event once.
  */
 import { ServiceBroker } from "moleculer";
-import { orderFixture, tempDataDir, testEnv } from "../support/node";
+import { orderFixture, tempDataDir, testEnv, WAIT_SCALE } from "../support/node";
 import { api, spawnNode, waitForServicesOver, type NodeProcess } from "../support/process";
 import { freePort, startNats, type ServerHandle } from "../support/servers";
 import { until } from "../support/debit";
@@ -13,7 +13,7 @@ import { loadConfig } from "../../config";
 import { channelsMiddleware } from "../../mixins/messaging/channels";
 import { EVENTS_CHANNEL, type EventEnvelope } from "../../contracts/events.contract";
 
-jest.setTimeout(120_000);
+jest.setTimeout(120_000 * WAIT_SCALE);
 
 describe("outbox over NATS JetStream", () => {
   let nats: ServerHandle;

@@ -10,11 +10,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { PaymentChannel } from "../../channels";
-import { startTestNode, tempDataDir, testEnv, type TestNode } from "../support/node";
+import { startTestNode, tempDataDir, testEnv, type TestNode, WAIT_SCALE } from "../support/node";
 import { spawnNode, type NodeProcess } from "../support/process";
 import { startNats, type ServerHandle } from "../support/servers";
 
-jest.setTimeout(150_000);
+jest.setTimeout(150_000 * WAIT_SCALE);
 
 const HOLDER = { cardNo: "6222020200998877665", name: "李四", idNo: "110101199001011234", mobile: "13800138000" };
 const LATER = "2099-01-01T00:00:00Z";
@@ -85,7 +85,7 @@ describe("the simulated banks' node killed -9 mid-request", () => {
     expect(await remoteA.query("T-KILL-1")).toEqual({ status: "NOT_FOUND" });
     expect(await remoteA.query("T-KILL-0")).toMatchObject({ status: "SUCCESS", amount: "10.00" });
     expect(await remoteA.debit({ tradeNo: "T-KILL-3", agreementNo, amount: "40.00", expiresAt: LATER })).toMatchObject({ status: "SUCCESS" });
-    const journal = fs.readFileSync(path.join(banksData, "banks", "default", "sim-bank_a.jsonl"), "utf8");
+    const journal = fs.readFileSync(path.join(banksData, "banks", banksEnv.STORE_PREFIX || "default", "sim-bank_a.jsonl"), "utf8");
     expect(journal).toContain("T-KILL-0");
     expect(journal).toContain("T-KILL-3");
     expect(journal).not.toContain("T-KILL-1");

@@ -11,10 +11,10 @@ import path from "node:path";
 import { Errors } from "moleculer";
 import { ChannelUnavailableError, createRemoteSimChannels, type PaymentChannel, type SimBank } from "../../channels";
 import { meshLine } from "../../mixins/channels.mixin";
-import { startTestNode, tempDataDir, testEnv, type TestNode } from "../support/node";
+import { startTestNode, tempDataDir, testEnv, type TestNode, WAIT_SCALE } from "../support/node";
 import { startNats, type ServerHandle } from "../support/servers";
 
-jest.setTimeout(120_000);
+jest.setTimeout(120_000 * WAIT_SCALE);
 
 const CARD = "6222020200112233445";
 const HOLDER = { cardNo: CARD, name: "张三", idNo: "110101199001011234", mobile: "13800138000" };
@@ -109,7 +109,7 @@ describe("simulated banks shared by the nodes of a cluster", () => {
   });
 
   it("only the banks' node writes the journal", () => {
-    const journals = path.join(banks.dataDir, "banks", "default");
+    const journals = path.join(banks.dataDir, "banks", banks.env.STORE_PREFIX || "default");
     expect(fs.readdirSync(journals).filter((f) => f.endsWith(".jsonl")).sort()).toEqual(["sim-bank_a.jsonl", "sim-bank_b.jsonl", "sim-bank_c.jsonl", "sim-bank_d.jsonl"]);
     expect(fs.readFileSync(path.join(journals, "sim-bank_a.jsonl"), "utf8")).toContain("T-MESH-1");
     expect(fs.existsSync(path.join(client.dataDir, "banks"))).toBe(false);
@@ -167,8 +167,8 @@ describe("simulated banks shared by the nodes of a cluster", () => {
   });
 
   it("refuses a second process on the banks' journal folder", async () => {
-    const shared = testEnv({ SIM_BANKS_DIR: path.join(banks.dataDir, "banks", "default") });
-    const lock = path.join(banks.dataDir, "banks", "default", ".lock");
+    const shared = testEnv({ SIM_BANKS_DIR: path.join(banks.dataDir, "banks", banks.env.STORE_PREFIX || "default") });
+    const lock = path.join(banks.dataDir, "banks", banks.env.STORE_PREFIX || "default", ".lock");
     fs.writeFileSync(lock, String(process.ppid)); // a live process that is not us holds it
     try {
       await expect(startTestNode({}, { ...shared, SERVICES: "clock,sim-banks" })).rejects.toThrow(/one writer/);

@@ -1,8 +1,8 @@
 /** Daily attempt caps per card and per channel, and the simulated banks' ops endpoints. */
-import { startTestNode, type TestNode } from "../support/node";
+import { startTestNode, type TestNode, WAIT_SCALE } from "../support/node";
 import { bankDebits, bindCard, calmBanks, dueOrder, runSlot } from "../support/debit";
 
-jest.setTimeout(60_000);
+jest.setTimeout(60_000 * WAIT_SCALE);
 
 const channels = (over: Record<string, unknown>) => ({
   channels: [

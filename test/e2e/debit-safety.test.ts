@@ -3,13 +3,13 @@
  * stopped between each pair of steps and restarted, channel switch-over, UNKNOWN outcomes.
  */
 import type { Middleware } from "moleculer";
-import { startTestNode, type TestNode } from "../support/node";
+import { startTestNode, type TestNode, WAIT_SCALE } from "../support/node";
 import { bankDebits, banks, bindCard, calmBanks, CARD, dueOrder, runSlot, until } from "../support/debit";
 import { fmt, money } from "../../domain/money";
 
 const fmtMinus = (a: string, b: string) => fmt(money(a).minus(money(b)));
 
-jest.setTimeout(90_000);
+jest.setTimeout(90_000 * WAIT_SCALE);
 
 const CLOCK = { to: "2026-02-15T12:00:05+08:00", frozen: true };
 

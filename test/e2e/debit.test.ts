@@ -1,10 +1,10 @@
-import { orderFixture, startTestNode, type TestNode } from "../support/node";
+import { orderFixture, startTestNode, type TestNode, WAIT_SCALE } from "../support/node";
 import { calmBanks } from "../support/debit";
 
-jest.setTimeout(60_000);
+jest.setTimeout(60_000 * WAIT_SCALE);
 
 async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + ms * WAIT_SCALE;
   let v = await fn();
   while (!ok(v) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));

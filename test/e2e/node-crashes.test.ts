@@ -6,10 +6,10 @@
  * bank, the plan credited once and one flow.
  */
 import { debitPlan, type DebitItem } from "../../domain/debit-flow";
-import { startTestNode, type TestNode } from "../support/node";
+import { startTestNode, type TestNode, WAIT_SCALE } from "../support/node";
 import { bankDebits, bindCard, calmBanks, dueOrder, runSlot } from "../support/debit";
 
-jest.setTimeout(90_000);
+jest.setTimeout(90_000 * WAIT_SCALE);
 
 const CLOCK = { to: "2026-02-15T12:00:05+08:00", frozen: true };
 

@@ -5,12 +5,12 @@
  * duplicates, and malformed files refused with nothing applied.
  */
 import { Readable } from "node:stream";
-import { KEYS, startTestNode, type TestNode } from "../support/node";
+import { KEYS, startTestNode, type TestNode, WAIT_SCALE } from "../support/node";
 import { banks, bindCard, calmBanks, dueOrder, runSlot, until } from "../support/debit";
 import { bankAMapper } from "../../channels/bank-a/mapper";
 import type { StatementLine } from "../../channels/channel";
 
-jest.setTimeout(120_000);
+jest.setTimeout(120_000 * WAIT_SCALE);
 
 const DATE = "2026-02-15";
 const CLOCK = { to: "2026-02-15T12:00:05+08:00", frozen: true };

@@ -15,10 +15,10 @@
  * of C fails on 02-14 at 22:00 (quiet → sent at 08:00 on 02-15, counted on 02-15).
  */
 import { EVENTS_CHANNEL } from "../../contracts/events.contract";
-import { startTestNode, orderFixture, type TestNode } from "../support/node";
+import { startTestNode, orderFixture, type TestNode, WAIT_SCALE, TEST_PARTITIONS } from "../support/node";
 import { until } from "../support/debit";
 
-jest.setTimeout(240_000);
+jest.setTimeout(240_000 * WAIT_SCALE);
 
 const RULE = {
   kind: "REMINDER",
@@ -201,7 +201,7 @@ describe("reminders over a month", () => {
       expect({ q, status: bad.status }).toEqual({ q, status: 422 });
     }
     expect((await node.http("POST", "/api/v1/reminders/runs", {}, "viewer")).status).toBe(403);
-    expect((await node.http("POST", "/api/v1/reminders/runs", { partitions: [64] }, "ops")).status).toBe(422);
+    expect((await node.http("POST", "/api/v1/reminders/runs", { partitions: [TEST_PARTITIONS] }, "ops")).status).toBe(422);
   });
 
   it("provider failures are retried then FAILED; a restart re-runs the day's scan and creates nothing", async () => {

@@ -8,10 +8,10 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { startTestNode, type TestNode } from "../support/node";
+import { startTestNode, type TestNode, WAIT_SCALE } from "../support/node";
 import { until } from "../support/debit";
 
-jest.setTimeout(180_000);
+jest.setTimeout(180_000 * WAIT_SCALE);
 
 const dir = path.join(__dirname, "../fixtures/servicing");
 const scenario = JSON.parse(fs.readFileSync(path.join(dir, "scenario.json"), "utf8"));

@@ -8,10 +8,10 @@
  * installment is 8884.88 (principal 7884.88, interest 1000.00), due 2026-02-15.
  */
 import { crashOn } from "../support/crash";
-import { startTestNode, orderFixture, type TestNode } from "../support/node";
+import { startTestNode, orderFixture, type TestNode, WAIT_SCALE, TEST_PARTITIONS } from "../support/node";
 import { bindCard, calmBanks, runSlot, until, bankDebits, banks } from "../support/debit";
 
-jest.setTimeout(120_000);
+jest.setTimeout(120_000 * WAIT_SCALE);
 
 /** No fee-calculator: accrual happens only when a test asks for it (the catch-up case needs that). */
 const NO_JOBS = "clock,rules,schedule,order-sync,sign-bind,ledger,asset-transfer,deduction-executor,sim-banks,api";
@@ -98,7 +98,7 @@ describe("overdue accrual", () => {
     const fresh = async () => (await runs()).filter((r) => !before.has(r.runId));
     const done = await until(fresh, (rows) => rows.length === 1 && rows[0].status === "DONE", 15_000);
     expect(done[0]).toMatchObject({ trigger: "SCHEDULE" });
-    expect(done[0].totals).toMatchObject({ changed: 3, entries: 15, failed: 0, partitions: 64, partitionsDone: 64 });
+    expect(done[0].totals).toMatchObject({ changed: 3, entries: 15, failed: 0, partitions: TEST_PARTITIONS, partitionsDone: TEST_PARTITIONS });
     for (const id of ids) expect((await plan(node, id)).installments[0]).toMatchObject({ penalty: "19.71", daysOverdue: 5 }); // 02-19: 4 days (15.77), 02-20: 3.94
     // By hand, the same day: nothing changes.
     const versions = await Promise.all(ids.map(async (id) => (await plan(node, id)).version));
@@ -107,7 +107,7 @@ describe("overdue accrual", () => {
     const run = await until(async () => (await node.http("GET", `/api/v1/runs/${manual.body.runId}`)).body, (r: any) => r.status === "DONE", 15_000);
     expect(run.totals).toMatchObject({ changed: 0, entries: 0, failed: 0 });
     expect(await Promise.all(ids.map(async (id) => (await plan(node, id)).version))).toEqual(versions);
-    const bad = await node.http("POST", "/api/v1/fees/accrual-runs", { partitions: [64] }, "ops");
+    const bad = await node.http("POST", "/api/v1/fees/accrual-runs", { partitions: [TEST_PARTITIONS] }, "ops");
     expect({ status: bad.status, code: bad.body.code }).toEqual({ status: 422, code: "VALIDATION_ERROR" });
   });
 });

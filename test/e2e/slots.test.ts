@@ -9,7 +9,7 @@
  */
 import type { Middleware } from "moleculer";
 import { addDays } from "../../domain/calendar";
-import { startTestNode, type TestNode } from "../support/node";
+import { startTestNode, type TestNode, WAIT_SCALE, TEST_PARTITIONS } from "../support/node";
 import { bankDebits, banks, bindCard, calmBanks, until } from "../support/debit";
 
 const SLOT_RUN = "SLOT-20260305T1200-RS-default-debit-time-points";
@@ -51,7 +51,7 @@ async function slotRecord(node: TestNode): Promise<any> {
   return r.status === 200 ? r.body : null;
 }
 
-jest.setTimeout(120_000);
+jest.setTimeout(120_000 * WAIT_SCALE);
 
 describe("scheduled debit slots over a month", () => {
   let node: TestNode;
@@ -127,13 +127,13 @@ describe("scheduled debit slots over a month", () => {
     away.on = true;
     await node.http("POST", "/api/v1/test-clock", { to: "2026-03-05T12:00:20+08:00", frozen: true });
     // The slot is tried, over and over, far beyond three tries in 750 ms.
-    const waiting = await until(() => slotRecord(node), (r) => r?.totals.attempts >= 3 * 64, 20_000);
+    const waiting = await until(() => slotRecord(node), (r) => r?.totals.attempts >= 3 * TEST_PARTITIONS, 20_000);
     expect(waiting).toMatchObject({ status: "RUNNING", trigger: "SCHEDULE", slotId: "2026-03-05T12:00", totals: { partitionsDone: 0 } });
     for (const p of plans) expect(bankDebits(node, p.planId)).toHaveLength(0);
 
     away.on = false; // back
     const done = await until(() => slotRecord(node), (r) => r?.status === "DONE", 30_000);
-    expect(done.totals).toMatchObject({ partitions: 64, partitionsDone: 64, partitionsFailed: 0, partitionsRunning: 0, due: 5, sent: 5, succeeded: 5 });
+    expect(done.totals).toMatchObject({ partitions: TEST_PARTITIONS, partitionsDone: TEST_PARTITIONS, partitionsFailed: 0, partitionsRunning: 0, due: 5, sent: 5, succeeded: 5 });
     expect(done.notDone).toEqual([]);
     expect(done.until).toBe("2026-03-05T04:30:00.000Z"); // 12:00 + 30 minutes of grace, Asia/Shanghai
     for (const p of plans) {
@@ -153,7 +153,7 @@ describe("scheduled debit slots over a month", () => {
     const plans = await duePlans(node, 4);
     for (const p of plans.slice(0, 2)) away.partitions.add(p.partition); // these partitions cannot be worked on before the restart
     await node.http("POST", "/api/v1/test-clock", { to: "2026-03-05T12:00:20+08:00", frozen: true });
-    const before = await until(() => slotRecord(node), (r) => r?.totals.partitionsDone === 64 - away.partitions.size, 20_000);
+    const before = await until(() => slotRecord(node), (r) => r?.totals.partitionsDone === TEST_PARTITIONS - away.partitions.size, 20_000);
     expect(before.status).toBe("RUNNING");
     for (const p of plans.slice(2)) expect(bankDebits(node, p.planId).filter((t) => t.moved)).toHaveLength(1);
 
@@ -161,7 +161,7 @@ describe("scheduled debit slots over a month", () => {
     calmBanks(node);
     const done = await until(() => slotRecord(node), (r) => r?.status === "DONE", 30_000);
     for (const p of plans) expect(bankDebits(node, p.planId).filter((t) => t.moved)).toHaveLength(1);
-    expect(done.totals).toMatchObject({ partitionsDone: 64, due: 4, succeeded: 4, sent: 4 });
+    expect(done.totals).toMatchObject({ partitionsDone: TEST_PARTITIONS, due: 4, succeeded: 4, sent: 4 });
     for (const part of away.partitions) {
       const executions = Object.values(done.partitions[part].executions) as any[];
       expect(executions.map((e) => e.status).sort()).toEqual(["DONE", "FAILED"]); // one per node instance

@@ -9,10 +9,10 @@ import crypto from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { EVENTS_CHANNEL, type EventEnvelope } from "../../contracts/events.contract";
-import { startTestNode, orderFixture, type TestNode } from "../support/node";
+import { startTestNode, orderFixture, type TestNode, WAIT_SCALE } from "../support/node";
 import { until } from "../support/debit";
 
-jest.setTimeout(60_000);
+jest.setTimeout(60_000 * WAIT_SCALE);
 
 interface Received {
   headers: http.IncomingHttpHeaders;

@@ -1,9 +1,9 @@
 /** Data survives kill -9; a second node on the same data folder is refused. */
-import { orderFixture, testEnv } from "../support/node";
+import { orderFixture, testEnv, WAIT_SCALE } from "../support/node";
 import { api, spawnNode, waitForServicesOver } from "../support/process";
 import { freePort } from "../support/servers";
 
-jest.setTimeout(120_000);
+jest.setTimeout(120_000 * WAIT_SCALE);
 
 describe("durability of the embedded node", () => {
   it("keeps every acknowledged order and plan across kill -9, and refuses a second node on the same data", async () => {

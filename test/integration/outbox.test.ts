@@ -3,11 +3,11 @@
  * dedupes on the event id sees it exactly once — also when the process dies between the change and
  * the publication, or between the publication and the outbox clean-up.
  */
-import { startTestNode, orderFixture, type TestNode } from "../support/node";
+import { startTestNode, orderFixture, type TestNode, WAIT_SCALE } from "../support/node";
 import { until } from "../support/debit";
 import { EVENTS_CHANNEL, type EventEnvelope } from "../../contracts/events.contract";
 
-jest.setTimeout(60_000);
+jest.setTimeout(60_000 * WAIT_SCALE);
 
 /** A consumer of the durable channel that counts deliveries and distinct event ids. */
 function consumerSchema(group: string) {

@@ -1,6 +1,6 @@
 /** Helpers for debit tests: deterministic simulated banks, a bound card, a due plan. */
 import type { SimBank } from "../../channels";
-import { orderFixture, type TestNode } from "./node";
+import { WAIT_SCALE, orderFixture, type TestNode } from "./node";
 
 export const CARD = "6222020200112233445";
 
@@ -13,11 +13,13 @@ export function calmBanks(node: TestNode) {
   for (const b of banks(node).values()) b.configure({ successRate: 1, unknownRate: 0, outage: false });
 }
 
+/** Polls `fn` until `ok` (waits scale with WAIT_SCALE, see ./node). */
 export async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
+  ms *= WAIT_SCALE;
   const deadline = Date.now() + ms;
   let v = await fn();
   while (!ok(v) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 50 * WAIT_SCALE));
     v = await fn();
   }
   if (!ok(v)) throw new Error(`condition not met in ${ms} ms: ${JSON.stringify(v)}`);

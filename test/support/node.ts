@@ -29,6 +29,16 @@ export function tempDataDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "repaymesh-test-"));
 }
 
+/**
+ * The store pass on a MongoDB-wire server (MONGO_URI; FerretDB in `npm test`). FerretDB's SQLite
+ * handler answers every query except one by exactly `{_id}` by reading and decoding the whole
+ * collection (it uses no secondary index), so there partitioned jobs run over 16 partitions instead of
+ * 64 and the tests wait 3× longer (TEST_WAIT_SCALE overrides). A MongoDB answers from its indexes.
+ */
+export const ON_MONGO = !!process.env.MONGO_URI;
+export const TEST_PARTITIONS = ON_MONGO ? 16 : 64;
+export const WAIT_SCALE = Number(process.env.TEST_WAIT_SCALE ?? (ON_MONGO ? 3 : 1));
+
 export function testEnv(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     DATA_DIR: tempDataDir(),
@@ -36,7 +46,7 @@ export function testEnv(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     HOST: "127.0.0.1",
     LOG_LEVEL: "error",
     REPAYMESH_API_KEYS: `alice:${KEYS.admin}:admin,olivia:${KEYS.ops}:ops,victor:${KEYS.viewer}:viewer`,
-    PARTITIONS: "64",
+    PARTITIONS: String(TEST_PARTITIONS),
     ...overrides,
   };
   if (process.env.MONGO_URI && env.MONGO_URI === undefined) {
