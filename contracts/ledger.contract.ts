@@ -105,7 +105,10 @@ export interface Position {
   lateCommits?: Record<string, string>;
   lowWatermark: string;
   version: number;
-  history: Array<{ at: string; by: string; action: string; amount: string; balance: string; reason?: string; tradeNo?: string }>;
+  /** The last moves (POSITION_HISTORY_KEEP); all of them are in the positionMoves collection (domain/history.ts). */
+  history: Array<{ at: string; by: string; action: string; amount: string; balance: string; reason?: string; tradeNo?: string; seq?: number }>;
+  /** Every move numbered at or below this is in positionMoves. */
+  historyCopied?: number;
   updatedAt: string;
 }
 
@@ -308,6 +311,16 @@ export const adjustPositionParams = {
   reason: { type: "string", min: 3, max: 200 },
   lowWatermark: { ...amountRule, optional: true },
 } satisfies ValidationSchema<AdjustPositionParams>;
+
+/** A position's moves (its audit: payouts, top-ups, withdrawals), newest first. */
+export interface PositionHistoryParams extends PageParams {
+  channel: string;
+}
+export const positionHistoryParams = {
+  $$strict: true,
+  channel: { type: "string", pattern: "^[A-Z0-9_]{1,16}$" },
+  ...pageRules,
+} satisfies ValidationSchema<PositionHistoryParams>;
 
 export interface PositionMoveParams {
   channel: string;

@@ -13,10 +13,18 @@
  *   - a SUCCESS that arrives after the trade was failed is recorded as an audited late success
  *     (FAILED → SUCCESS, the only move out of a final state) with its own pending steps;
  *   - position reservations are kept per trade number (reserve/commit/release are replayable), and
- *     a reservation whose trade is final is finished by `sweepReservations`.
+ *     a reservation whose trade is final is finished by `sweepReservations`;
+ *   - a position's moves (payouts, top-ups, withdrawals) are its audit: kept whole in their own
+ *     collection, the last POSITION_HISTORY_KEEP in the position (domain/history.ts), so a channel's
+ *     document never grows with its payouts.
+ *
+ * A trade's `history` (its transitions) is not capped: the state machine bounds it. Every entry is a
+ * compare-and-set from the state it leaves, and the longest path is INIT → SENDING → UNKNOWN → FAILED
+ * → SUCCESS (a late success), so a trade holds at most five entries (MAX_TRADE_HISTORY).
  */
 import type { Flow, OpenTradeParams, Position, Trade, TransitionParams } from "../contracts/ledger.contract";
 import { DomainError } from "./errors";
+import { AuditHistory, type HistoryRecord } from "./history";
 import { fmt, money, ZERO } from "./money";
 import type { Store } from "./store";
 import { assertTransition, isFinal, type TradeState } from "./trade-state";
@@ -37,12 +45,19 @@ export function kindOfTradeNo(tradeNo: string): Trade["kind"] | undefined {
   return undefined;
 }
 
+/** Moves a position document keeps (the console shows them); the whole history is in `positionMoves`. */
+export const POSITION_HISTORY_KEEP = 20;
+/** The most entries a trade's history can hold (see the header): one per state on the longest path, INIT included. */
+export const MAX_TRADE_HISTORY = 5;
+
 const EVENT_OF: Partial<Record<TradeState, string>> = { SUCCESS: "trade.succeeded", FAILED: "trade.failed", UNKNOWN: "trade.unknown" };
 
 export interface LedgerPorts {
   trades: Store<Trade>;
   flows: Store<Flow>;
   positions: Store<Position>;
+  /** Every move of every position (its audit), keyed `<channel>:<seq>`. */
+  positionMoves: Store<HistoryRecord>;
   iso(): string;
   today(): string;
   /** The outbox entry for an event on a trade, written in the same compare-and-set as the change. */
@@ -62,7 +77,11 @@ export interface LateSuccessParams {
 }
 
 export class LedgerCore {
-  constructor(private readonly p: LedgerPorts) {}
+  private readonly moves: AuditHistory<Position>;
+
+  constructor(private readonly p: LedgerPorts) {
+    this.moves = new AuditHistory<Position>(p.positionMoves, { parentField: "channel", keep: POSITION_HISTORY_KEEP });
+  }
 
   async open(params: OpenTradeParams & { expiresAt?: string }): Promise<{ trade: Trade; created: boolean }> {
     const now = this.p.iso();
@@ -329,7 +348,7 @@ export class LedgerCore {
   async loadPosition(channel: string): Promise<Position> {
     let pos = await this.p.positions.findById(channel);
     if (!pos) {
-      const fresh: Position = { _id: channel, channel, balance: "0.00", reserved: "0.00", reservations: {}, lowWatermark: "0.00", version: 0, history: [], updatedAt: this.p.iso() };
+      const fresh: Position = { _id: channel, channel, balance: "0.00", reserved: "0.00", reservations: {}, lowWatermark: "0.00", version: 0, history: [], historyCopied: 0, updatedAt: this.p.iso() };
       try {
         pos = await this.p.positions.insert(fresh);
       } catch (err: any) {
@@ -342,22 +361,46 @@ export class LedgerCore {
 
   /**
    * Change a position by compare-and-set on its version, retrying on a concurrent change.
-   * `change` returns the update, or null when there is nothing to do (an idempotent replay).
+   * `change` returns the update, or null when there is nothing to do (an idempotent replay); a move
+   * it records as `$push: { history: entry }` is numbered and kept as domain/history.ts says.
    */
   async casPosition(channel: string, change: (pos: Position) => Record<string, any> | null): Promise<{ position: Position; changed: boolean }> {
     for (let i = 0; i < 50; i++) {
       const pos = await this.loadPosition(channel);
       const update = change(pos);
       if (!update) return { position: pos, changed: false };
-      update.$set = { ...(update.$set ?? {}), version: pos.version + 1, updatedAt: this.p.iso() };
+      const seq = pos.version + 1;
+      const entry = update.$push?.history;
+      if (entry) {
+        const audit = await this.moves.prepare(pos, entry, seq);
+        update.$push = { ...update.$push, ...audit.push };
+        update.$set = { ...(update.$set ?? {}), ...audit.set };
+      }
+      update.$set = { ...(update.$set ?? {}), version: seq, updatedAt: this.p.iso() };
       const saved = await this.p.positions.updateOne({ _id: channel, version: pos.version }, update);
       if (saved) {
+        if (entry) {
+          // The move is in the position already; its copy is finished by the next write or read if this fails.
+          await this.moves.written(saved, seq).catch((err: Error) => this.p.warn?.(`Move ${seq} of position ${channel} not copied yet: ${err.message}`));
+        }
         const available = money(saved.balance).minus(money(saved.reserved));
         if (money(saved.lowWatermark).gt(ZERO) && available.lt(money(saved.lowWatermark))) this.p.lowPosition?.(saved, fmt(available));
         return { position: saved, changed: true };
       }
     }
     throw new DomainError("VERSION_CONFLICT", `Position ${channel} is too contended; try again`, { channel });
+  }
+
+  /** A position's moves, newest first (complete: what the position holds is copied first). */
+  async positionHistory(channel: string, page: { skip?: number; limit?: number } = {}): Promise<{ rows: HistoryRecord[]; total: number }> {
+    const pos = await this.p.positions.findById(channel);
+    if (!pos) throw new DomainError("NOT_FOUND", `No position for channel ${channel}`, { channel });
+    return this.moves.list(pos, page);
+  }
+
+  /** Copy the moves positions hold that are not in their history yet (positions from before it; a copy a crash left undone). */
+  async backfillPositionHistory(): Promise<number> {
+    return this.moves.backfill(await this.p.positions.find({}));
   }
 
   private async mustFind(tradeNo: string): Promise<Trade> {

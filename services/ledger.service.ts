@@ -26,6 +26,8 @@ import {
   noteQueryParams,
   openTradeParams,
   positionMoveParams,
+  positionHistoryParams,
+  type PositionHistoryParams,
   tradeNoParams,
   transitionParams,
   lateSuccessParams,
@@ -231,6 +233,8 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           more: [
             { collection: "flows", indexes: [{ field: "businessDate" }, { field: "planId" }, { field: "channel" }, { fields: { createdAt: -1, _id: 1 } }] },
             { collection: "positions" },
+            // Every move of every position (the positions keep their last POSITION_HISTORY_KEEP).
+            { collection: "positionMoves", indexes: [{ field: "channel" }, { fields: { channel: 1, seq: -1 } }] },
             { collection: "runs", indexes: [{ field: "job" }, { field: "startedAt" }] },
           ],
         },
@@ -439,6 +443,17 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           return rows.map((p) => this.positionView(p));
         },
       },
+      positionHistory: {
+        rest: "GET /positions/:channel/history",
+        params: positionHistoryParams,
+        doc: { summary: "Every move of a payout position (头寸), newest first: payouts, top-ups and withdrawals with the balance after each", tags: ["payouts"] },
+        async handler(this: any, ctx: Context<PositionHistoryParams>) {
+          const page = ctx.params.page ?? 1;
+          const pageSize = ctx.params.pageSize ?? 20;
+          const { rows, total } = await this.core.positionHistory(ctx.params.channel, { skip: (page - 1) * pageSize, limit: pageSize });
+          return { rows: rows.map(({ _id: _i, ...move }: { _id: string }) => move), total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
+        },
+      },
       adjustPosition: {
         rest: "POST /positions/:channel/adjust",
         params: adjustPositionParams,
@@ -632,7 +647,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
       },
       positionView(pos: Position) {
 
-        const { _id, reservations, history, ...rest } = pos;
+        const { _id, reservations, history, historyCopied: _c, ...rest } = pos;
         return { ...rest, available: fmt(money(pos.balance).minus(money(pos.reserved))), openReservations: Object.keys(reservations).length, history: history.slice(-20) };
       },
       coreView(res: CoreTrade) {
@@ -640,11 +655,12 @@ export default function ledgerService(cfg: Config): ServiceSchema {
       },
     },
     /** The stores exist once connected (mixins/store.mixin.ts). */
-    onStoreReady(this: any) {
+    async onStoreReady(this: any) {
       this.core = new LedgerCore({
         trades: this.store,
         flows: this.stores.flows,
         positions: this.stores.positions,
+        positionMoves: this.stores.positionMoves,
         iso: () => this.clock.iso(),
         today: () => this.clock.today(),
         outboxEntry: (type, key, data) => this.outboxEntry(type, key, data),
@@ -655,6 +671,8 @@ export default function ledgerService(cfg: Config): ServiceSchema {
         },
         warn: (message) => this.logger.warn(message),
       });
+      // Moves positions hold from before their history collection (or a copy a crash left undone).
+      await this.core.backfillPositionHistory().catch((err: Error) => this.logger.warn(`Position history not copied at start (the next move or read copies it): ${err.message}`));
     },
   } as ServiceSchema;
 }

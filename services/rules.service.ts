@@ -9,7 +9,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { RULE_CONTENT_SCHEMAS, RULE_KINDS, resolveRule, scopeKey, validateRuleContent, type RuleKind, type RuleSet } from "../domain/rules";
-import { pageWindow, type Page } from "../contracts/common";
+import type { Page } from "../contracts/common";
 import {
   auditParams,
   createRuleParams,
@@ -30,6 +30,7 @@ import {
   type UpdateRuleParams,
 } from "../contracts/rules.contract";
 import { findPage, StoreMixin } from "../mixins/store.mixin";
+import { AuditHistory, type HistoryRecord } from "../domain/history";
 import { ClockMixin } from "../mixins/clock.mixin";
 import defaults from "../config/defaults/rules.json";
 
@@ -39,15 +40,30 @@ export interface StoredRule extends RuleSet {
   createdAt: string;
   updatedBy: string;
   updatedAt: string;
+  /** The last RULE_HISTORY_KEEP changes; all of them are in ruleHistory (domain/history.ts). */
   history: RuleAuditEntry[];
+  /** Every change numbered (by version) at or below this is in ruleHistory. */
+  historyCopied?: number;
 }
 
-export type RuleView = Omit<StoredRule, "_id" | "scopeKey" | "history"> & { id: string };
+/**
+ * Changes a rule set's document keeps. The audit trail itself (every change with the content before
+ * and after) is in the ruleHistory collection, never cut: a rule changed for years stays small.
+ */
+export const RULE_HISTORY_KEEP = 10;
+
+export type RuleView = Omit<StoredRule, "_id" | "scopeKey" | "history" | "historyCopied"> & { id: string };
 
 export function ruleView(r: StoredRule): RuleView {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { _id, scopeKey: _k, history, ...rest } = r;
+  const { _id, scopeKey: _k, history, historyCopied: _c, ...rest } = r;
   return { id: _id, ...rest };
+}
+
+/** A ruleHistory record as the audit shows it. */
+function auditEntry(r: HistoryRecord): RuleAuditEntry & { ruleId: string; kind: string; name: string } {
+  const { _id: _i, seq: _s, ...entry } = r;
+  return entry as RuleAuditEntry & { ruleId: string; kind: string; name: string };
 }
 
 function snapshot(r: StoredRule): Record<string, unknown> {
@@ -63,7 +79,20 @@ export default function rulesService(cfg: Config): ServiceSchema {
   return {
     name: "rules",
     mixins: [
-      StoreMixin({ collection: "rules", indexes: [{ field: "scopeKey", unique: true }, { field: "kind" }] }, cfg),
+      StoreMixin(
+        {
+          collection: "rules",
+          indexes: [{ field: "scopeKey", unique: true }, { field: "kind" }],
+          more: [
+            {
+              collection: "ruleHistory",
+              // The audit list pages by time: MongoDB from its keys, the file store sorts (rule changes are few).
+              indexes: [{ field: "ruleId" }, { fields: { ruleId: 1, seq: -1 } }, { fields: { at: -1, seq: -1 } }, { fields: { kind: 1, at: -1, seq: -1 } }],
+            },
+          ],
+        },
+        cfg,
+      ),
       ClockMixin(cfg.timeZone),
     ],
     settings: { rest: "/" },
@@ -102,10 +131,12 @@ export default function rulesService(cfg: Config): ServiceSchema {
             updatedBy: by,
             updatedAt: now,
             history: [],
+            historyCopied: 0,
           };
           rule.history.push({ version: 1, action: "CREATE", by, at: now, before: null, after: snapshot(rule) });
           try {
             await this.store.insert(rule);
+            await this.audited(rule, 1);
           } catch (err: any) {
             if (err?.code === "DUPLICATE_KEY") {
               throw new DomainError("DUPLICATE_KEY", "A rule set of this kind already exists for this scope and effective date", {
@@ -146,7 +177,11 @@ export default function rulesService(cfg: Config): ServiceSchema {
         doc: { summary: "The audit trail of a rule set: who, when, before and after", tags: ["rules"] },
         async handler(this: any, ctx: Context<RuleIdParams>): Promise<RuleAuditEntry[]> {
           const rule: StoredRule = await this.load(ctx.params.id, true);
-          return [...rule.history].reverse();
+          const { rows } = await this.history.list(rule);
+          return rows.map((r: HistoryRecord) => {
+            const { ruleId: _r, kind: _k, name: _n, ...entry } = auditEntry(r);
+            return entry;
+          });
         },
       },
       update: {
@@ -204,12 +239,8 @@ export default function rulesService(cfg: Config): ServiceSchema {
         params: auditParams,
         doc: { summary: "Who changed which rule set, newest first", tags: ["rules"] },
         async handler(this: any, ctx: Context<AuditParams>) {
-          const { page, pageSize, skip } = pageWindow(ctx.params);
-          const rules: StoredRule[] = await this.store.find(ctx.params.kind ? { kind: ctx.params.kind } : {});
-          const entries = rules
-            .flatMap((r) => r.history.map((h) => ({ ruleId: r._id, kind: r.kind, name: r.name, ...h })))
-            .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : b.version - a.version));
-          return { rows: entries.slice(skip, skip + pageSize), total: entries.length, page, pageSize, totalPages: Math.ceil(entries.length / pageSize) };
+          // A page of ruleHistory, in the store (a change whose copy a crash left undone shows once the rule is next written or read, or at the next start).
+          return findPage(this.stores.ruleHistory, ctx.params.kind ? { kind: ctx.params.kind } : {}, ctx.params, { at: -1, seq: -1 }, auditEntry);
         },
       },
     },
@@ -235,6 +266,7 @@ export default function rulesService(cfg: Config): ServiceSchema {
         const by = actor(ctx);
         const version = current.version + 1;
         const entry: RuleAuditEntry = { version, action, by, at: now, before: snapshot(current), after: snapshot(next) };
+        const audit = await this.history.prepare(current, entry, version);
         const saved: StoredRule | null = await this.store.updateOne(
           { _id: current._id, version: current.version },
           {
@@ -248,15 +280,21 @@ export default function rulesService(cfg: Config): ServiceSchema {
               version,
               updatedBy: by,
               updatedAt: now,
+              ...audit.set,
             },
-            $push: { history: entry },
+            $push: audit.push,
           },
         );
         if (!saved) {
           throw new DomainError("VERSION_CONFLICT", `Rule set ${current._id} was changed concurrently`, { id: current._id });
         }
+        await this.audited(saved, version);
         await this.changed(ctx, saved, action);
         return saved;
+      },
+      /** Copy a change just written to ruleHistory (if this fails, the next write, a read or the next start copies it). */
+      async audited(this: any, rule: StoredRule, version: number) {
+        await this.history.written(rule, version).catch((err: Error) => this.logger.warn(`Change ${version} of rule set ${rule._id} not in ruleHistory yet: ${err.message}`));
       },
       async changed(this: any, ctx: Context, rule: StoredRule, action: AuditAction) {
         const event: RulesChangedEvent = { ruleId: rule._id, kind: rule.kind as RuleKind, version: rule.version, action };
@@ -265,8 +303,19 @@ export default function rulesService(cfg: Config): ServiceSchema {
       },
     },
     async onStoreReady(this: any) {
+      this.history = new AuditHistory<StoredRule>(this.stores.ruleHistory, {
+        parentField: "ruleId",
+        keep: RULE_HISTORY_KEEP,
+        seqOf: (e) => e.version,
+        extra: (r) => ({ kind: r.kind, name: r.name }),
+      });
       // Seed the defaults once; fixed ids make a concurrent or repeated seed harmless.
-      if ((await this.store.count({})) > 0) return;
+      if ((await this.store.count({})) > 0) {
+        // Rule sets from before ruleHistory (or a copy a crash left undone): copied once, duplicates ignored.
+        const n = await this.history.backfill(await this.store.find({}));
+        if (n) this.logger.info(`Rule history: ${n} change(s) checked into ruleHistory`);
+        return;
+      }
       const now = new Date().toISOString();
       for (const d of defaults as Array<{ id: string; kind: RuleKind; name: string; content: Record<string, unknown> }>) {
         const effectiveFrom = "2000-01-01";
@@ -286,10 +335,12 @@ export default function rulesService(cfg: Config): ServiceSchema {
           updatedBy: "system",
           updatedAt: now,
           history: [],
+          historyCopied: 0,
         };
         rule.history.push({ version: 1, action: "SEED", by: "system", at: now, before: null, after: snapshot(rule) });
         try {
           await this.store.insert(rule);
+          await this.audited(rule, 1);
         } catch (err: any) {
           if (err?.code !== "DUPLICATE_KEY") throw err;
         }

@@ -53,7 +53,7 @@ describe("declared indexes", () => {
       const all = declared(node);
       // The collections of every data service of the node.
       const collections = all.map((d) => d.collection);
-      for (const c of ["trades", "flows", "positions", "plans", "orders", "bindings", "rules", "messages", "webhookDeliveries", "reconRuns", "transfers"]) expect(collections).toContain(c);
+      for (const c of ["trades", "flows", "positions", "positionMoves", "plans", "orders", "bindings", "rules", "ruleHistory", "messages", "webhookDeliveries", "reconRuns", "transfers"]) expect(collections).toContain(c);
       expect(all.find((d) => d.collection === "trades")!.specs.some((s) => s.partial)).toBe(true);
       let checked = 0;
       for (const { service, collection, specs } of all) {

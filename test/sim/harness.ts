@@ -485,7 +485,8 @@ export class Simulation {
     this.positions = faultyStore(memoryStore<Position>("positions"), this, actor);
     this.plans = faultyStore(memoryStore<SimPlan>("plans"), this, actor);
     const iso = () => new Date(this.sched.nowMs).toISOString();
-    this.ledger = new LedgerCore({ trades: this.trades, flows: this.flows, positions: this.positions, iso, today: () => iso().slice(0, 10) });
+    // Position moves' history without faults: the sim's invariants are about money, not the audit copy (test/unit/domain/history.test.ts).
+    this.ledger = new LedgerCore({ trades: this.trades, flows: this.flows, positions: this.positions, positionMoves: memoryStore("positionMoves"), iso, today: () => iso().slice(0, 10) });
   }
 
   /** A request that arrives at the bank later (a slow network). */

@@ -8,6 +8,7 @@ import { LedgerCore } from "../../../domain/ledger-core";
 import { NedbStore } from "../../../mixins/store.mixin";
 import type { Store } from "../../../domain/store";
 import type { Flow, Position, Trade } from "../../../contracts/ledger.contract";
+import type { HistoryRecord } from "../../../domain/history";
 
 function core() {
   const store = <T extends { _id: string }>(name: string, unique?: string): Store<T> => {
@@ -18,8 +19,9 @@ function core() {
   const trades = store<Trade>("trades", "openKey");
   const flows = store<Flow>("flows");
   const positions = store<Position>("positions");
-  const ledger = new LedgerCore({ trades, flows, positions, iso: () => "2026-02-15T04:00:00.000Z", today: () => "2026-02-15" });
-  return { ledger, trades, flows, positions };
+  const positionMoves = store<HistoryRecord>("positionMoves");
+  const ledger = new LedgerCore({ trades, flows, positions, positionMoves, iso: () => "2026-02-15T04:00:00.000Z", today: () => "2026-02-15" });
+  return { ledger, trades, flows, positions, positionMoves };
 }
 
 async function failedPayout(l: LedgerCore) {

@@ -1,4 +1,5 @@
 import { startTestNode, type TestNode } from "../../support/node";
+import { RULE_HISTORY_KEEP } from "../../../services/rules.service";
 
 const allocation = { order: ["PENALTY", "FEE", "INTEREST", "PRINCIPAL"] };
 
@@ -66,6 +67,40 @@ describe("rules service", () => {
       [created.id, "UPDATE"],
       [created.id, "CREATE"],
     ]);
+  });
+
+  it("keeps a rule set's document small and its whole audit trail in ruleHistory, paged in the store", async () => {
+    const created: any = await call("rules.create", { kind: "ALLOCATION", name: "busy", scope: { funderId: "F7" }, content: allocation });
+    for (let v = 1; v <= 30; v++) await call("rules.update", { id: created.id, expectedVersion: v, name: `busy ${v}` });
+    const svc: any = node.broker.getLocalService("rules");
+    const doc = await svc.store.findById(created.id);
+    expect(doc.history).toHaveLength(RULE_HISTORY_KEEP);
+    expect(doc.history.at(-1)).toMatchObject({ version: 31, action: "UPDATE" });
+    const history: any[] = await node.broker.call("rules.history", { id: created.id });
+    expect(history.map((h) => h.version)).toEqual(Array.from({ length: 31 }, (_, i) => 31 - i));
+    expect(history[0]).toEqual({ version: 31, action: "UPDATE", by: "olivia", at: expect.any(String), before: expect.objectContaining({ name: "busy 29" }), after: expect.objectContaining({ name: "busy 30" }) });
+    const audit: any = await node.broker.call("rules.audit", { kind: "ALLOCATION", pageSize: 5, page: 2 });
+    expect(audit).toMatchObject({ total: 32, page: 2, pageSize: 5, totalPages: 7 }); // 31 changes + the seeded default
+    expect(audit.rows.map((a: any) => [a.ruleId, a.version])).toEqual([26, 25, 24, 23, 22].map((v) => [created.id, v]));
+    expect(audit.rows[0]).toMatchObject({ kind: "ALLOCATION", action: "UPDATE" });
+    expect(audit.rows[0]).not.toHaveProperty("_id");
+  });
+
+  it("copies the trail of a rule set from before ruleHistory when the node starts", async () => {
+    const svc: any = node.broker.getLocalService("rules");
+    const created: any = await call("rules.create", { kind: "ALLOCATION", name: "old", scope: { funderId: "F8" }, content: allocation });
+    // As an earlier release stored it: the whole trail in the document, nothing in ruleHistory.
+    const trail = Array.from({ length: 25 }, (_, i) => ({ version: i + 1, action: i ? "UPDATE" : "CREATE", by: "legacy", at: `2025-01-01T00:00:${String(i).padStart(2, "0")}.000Z`, before: null, after: { name: `old ${i}` } }));
+    await svc.store.updateOne({ _id: created.id }, { $set: { history: trail, version: 25 }, $unset: { historyCopied: true } });
+    await svc.stores.ruleHistory.remove({ ruleId: created.id });
+    node = await node.restart();
+    expect(await (node.broker.getLocalService("rules") as any).stores.ruleHistory.count({ ruleId: created.id })).toBe(25);
+    const history: any[] = await node.broker.call("rules.history", { id: created.id });
+    expect(history.map((h) => h.version)).toEqual(Array.from({ length: 25 }, (_, i) => 25 - i));
+    await call("rules.update", { id: created.id, expectedVersion: 25, name: "old, renamed" });
+    const after = node.broker.getLocalService("rules") as any;
+    expect(await after.stores.ruleHistory.count({ ruleId: created.id })).toBe(26);
+    expect((await after.store.findById(created.id)).history).toHaveLength(RULE_HISTORY_KEEP);
   });
 
   it("lets exactly one of concurrent updates at the same version win", async () => {
