@@ -186,6 +186,12 @@ export interface WebhookDelivery {
   /** While SENDING: the claim runs out then (a node that died mid-send leaves it claimable again). */
   claimedUntil?: string;
   claimedBy?: string;
+  /**
+   * When the worker must look at it next: nextAttemptAt while PENDING or RETRYING, claimedUntil while
+   * SENDING, absent once it has ended. The worker's one query (a range on a sparse index, on both
+   * stores), so deliveries that ended are never read again.
+   */
+  dueAt?: string;
   lastStatus?: number;
   lastError?: string;
   log: DeliveryLogEntry[];
@@ -196,4 +202,4 @@ export interface WebhookDelivery {
   version: number;
 }
 
-export type DeliveryView = Omit<WebhookDelivery, "_id"> & { id: string };
+export type DeliveryView = Omit<WebhookDelivery, "_id" | "dueAt"> & { id: string };

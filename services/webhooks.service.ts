@@ -10,7 +10,8 @@
  *
  * Delivery worker (every node that runs the service; a ~100 ms timer plus kicks): a due delivery
  * (PENDING or RETRYING with nextAttemptAt ≤ now, or SENDING whose lease ran out — its node died
- * mid-send) is claimed by a compare-and-set on its version into SENDING with a lease, then POSTed
+ * mid-send; found by `dueAt`, which only deliveries still to finish carry) is claimed by a
+ * compare-and-set on its version into SENDING with a lease, then POSTed
  * with the HMAC signature (domain/webhooks.ts). 2xx → SUCCEEDED; anything else, a network error or
  * the time-out → RETRYING after the next back-off (WEBHOOK_BACKOFF_MS, wall clock), and past the
  * last → FAILED with an `ops.alert`. Every attempt is kept in the delivery's log (status, time,
@@ -92,8 +93,31 @@ function subscriptionView(s: WebhookSubscription, secret?: string): WebhookView 
 }
 
 function deliveryView(d: WebhookDelivery): DeliveryView {
-  const { _id, ...rest } = d;
+  const { _id, dueAt: _due, ...rest } = d;
   return { id: _id, ...rest };
+}
+
+/** When the worker must look at a delivery next (see WebhookDelivery.dueAt); undefined once it has ended. */
+export function dueAtOf(d: Pick<WebhookDelivery, "status" | "nextAttemptAt" | "claimedUntil">): string | undefined {
+  if (d.status === "PENDING" || d.status === "RETRYING") return d.nextAttemptAt;
+  if (d.status === "SENDING") return d.claimedUntil ?? d.nextAttemptAt;
+  return undefined;
+}
+
+/** The deliveries' store, a delivery inserted without `dueAt` given it from its status (every update here sets it itself). */
+function withDueAt(store: Store<WebhookDelivery>): Store<WebhookDelivery> {
+  return Object.assign(Object.create(store), {
+    insert(d: WebhookDelivery) {
+      const dueAt = d.dueAt ?? dueAtOf(d);
+      return store.insert(dueAt !== undefined ? { ...d, dueAt } : d);
+    },
+  });
+}
+
+/** Claimable now: waiting and due, or SENDING with its lease run out. */
+function claimable(d: WebhookDelivery, now: string): boolean {
+  if (d.status === "PENDING" || d.status === "RETRYING") return d.nextAttemptAt <= now;
+  return d.status === "SENDING" && !!d.claimedUntil && d.claimedUntil <= now;
 }
 
 /** Up to `max` bytes of an answer as text; the rest is not read. */
@@ -131,8 +155,20 @@ export default function webhooksService(cfg: Config): ServiceSchema {
         {
           collection: "webhooks",
           indexes: [{ field: "enabled" }],
-          // None on low-cardinality fields (status, subscriptionId): see the notifier's note.
-          more: [{ collection: "webhookDeliveries", indexes: [{ field: "nextAttemptAt" }, { field: "eventId" }, { field: "createdAt" }] }],
+          more: [
+            {
+              collection: "webhookDeliveries",
+              indexes: [
+                // Both stores; none on low-cardinality fields alone (status, subscriptionId): see the notifier's note.
+                { field: "dueAt", sparse: true }, // the worker's query: only deliveries still to finish are in it
+                { field: "eventId" },
+                { field: "createdAt" },
+                // MongoDB only.
+                { fields: { createdAt: -1, _id: 1 } }, // GET /webhooks/deliveries, newest first
+                { fields: { subscriptionId: 1, status: 1 } }, // a subscription's queued deliveries (cancel)
+              ],
+            },
+          ],
         },
         cfg,
       ),
@@ -345,7 +381,7 @@ export default function webhooksService(cfg: Config): ServiceSchema {
             const saved: WebhookDelivery | null = await this.stores.webhookDeliveries.updateOne(
               { _id: d._id, version: d.version },
               {
-                $set: { status: "PENDING", nextAttemptAt: iso(nowMs), cycleStart: d.attempts, updatedAt: iso(nowMs), version: d.version + 1 },
+                $set: { status: "PENDING", nextAttemptAt: iso(nowMs), dueAt: iso(nowMs), cycleStart: d.attempts, updatedAt: iso(nowMs), version: d.version + 1 },
                 $push: { log: { $each: [entry], $slice: -MAX_LOG } },
               },
             );
@@ -423,9 +459,23 @@ export default function webhooksService(cfg: Config): ServiceSchema {
         for (const d of queued as WebhookDelivery[]) {
           const saved = await store.updateOne(
             { _id: d._id, version: d.version },
-            { $set: { status: "CANCELLED", updatedAt: now, version: d.version + 1 }, $push: { log: { $each: [entry], $slice: -MAX_LOG } } },
+            { $set: { status: "CANCELLED", updatedAt: now, version: d.version + 1 }, $unset: { dueAt: true }, $push: { log: { $each: [entry], $slice: -MAX_LOG } } },
           );
           if (saved) n++;
+        }
+        return n;
+      },
+      /**
+       * Deliveries from before `dueAt` that are still to finish get it, once (under their version and
+       * status, which the key follows: a write in between set it itself).
+       */
+      async backfillDueAt(this: any): Promise<number> {
+        const store: Store = this.stores.webhookDeliveries;
+        let n = 0;
+        const open = (await store.find({ status: { $in: ["PENDING", "RETRYING", "SENDING"] }, dueAt: { $exists: false } })) as WebhookDelivery[];
+        for (const d of open) {
+          const dueAt = dueAtOf(d);
+          if (await store.updateOne({ _id: d._id, version: d.version, status: d.status, dueAt: { $exists: false } }, { $set: { dueAt } })) n++;
         }
         return n;
       },
@@ -466,14 +516,17 @@ export default function webhooksService(cfg: Config): ServiceSchema {
         const store: Store = this.stores.webhookDeliveries;
         const nowMs = Date.now();
         const now = iso(nowMs);
-        const due = (await store.find(
-          { $or: [{ status: { $in: ["PENDING", "RETRYING"] }, nextAttemptAt: { $lte: now } }, { status: "SENDING", claimedUntil: { $lte: now } }] },
-          { sort: { nextAttemptAt: 1 }, limit: 20 },
-        )) as WebhookDelivery[];
+        const due = (await store.find({ dueAt: { $lte: now } }, { sort: { dueAt: 1 }, limit: 20 })) as WebhookDelivery[];
         for (const d of due) {
+          if (!claimable(d, now)) {
+            // A key left behind (written by a node from before dueAt): cleared under the same version.
+            if (d.status !== "PENDING" && d.status !== "RETRYING" && d.status !== "SENDING") await store.updateOne({ _id: d._id, version: d.version }, { $unset: { dueAt: true } });
+            continue;
+          }
+          const claimedUntil = iso(nowMs + leaseMs);
           const claimed = (await store.updateOne(
             { _id: d._id, version: d.version, status: d.status },
-            { $set: { status: "SENDING", claimedUntil: iso(nowMs + leaseMs), claimedBy: this.broker.nodeID, updatedAt: now, version: d.version + 1 } },
+            { $set: { status: "SENDING", claimedUntil, dueAt: claimedUntil, claimedBy: this.broker.nodeID, updatedAt: now, version: d.version + 1 } },
           )) as WebhookDelivery | null;
           if (claimed) return claimed;
         }
@@ -488,7 +541,7 @@ export default function webhooksService(cfg: Config): ServiceSchema {
           const reason = `subscription ${!s || s.deleted ? "deleted" : "disabled"}`;
           await store.updateOne(
             { _id: d._id, version: d.version },
-            { $set: { status: "CANCELLED", updatedAt: now, version: d.version + 1 }, $unset: { claimedUntil: true, claimedBy: true }, $push: { log: { $each: [{ kind: "CANCELLED", at: now, reason }], $slice: -MAX_LOG } } },
+            { $set: { status: "CANCELLED", updatedAt: now, version: d.version + 1 }, $unset: { claimedUntil: true, claimedBy: true, dueAt: true }, $push: { log: { $each: [{ kind: "CANCELLED", at: now, reason }], $slice: -MAX_LOG } } },
           );
           return;
         }
@@ -537,7 +590,7 @@ export default function webhooksService(cfg: Config): ServiceSchema {
         };
         const set: Record<string, unknown> = { attempts: attemptNo, updatedAt: iso(endMs), version: d.version + 1 };
         if (httpStatus !== undefined) set.lastStatus = httpStatus;
-        const unset: Record<string, true> = { claimedUntil: true, claimedBy: true };
+        const unset: Record<string, true> = { claimedUntil: true, claimedBy: true, dueAt: true };
         let failed = false;
         if (ok) {
           Object.assign(set, { status: "SUCCEEDED", succeededAt: iso(endMs) });
@@ -545,8 +598,10 @@ export default function webhooksService(cfg: Config): ServiceSchema {
         } else {
           set.lastError = error;
           const next = afterFailure(attemptNo - (d.cycleStart ?? 0), cfg.webhookBackoffMs, endMs);
-          if (next.status === "RETRYING") Object.assign(set, { status: "RETRYING", nextAttemptAt: iso(next.nextAttemptAt) });
-          else {
+          if (next.status === "RETRYING") {
+            Object.assign(set, { status: "RETRYING", nextAttemptAt: iso(next.nextAttemptAt), dueAt: iso(next.nextAttemptAt) });
+            delete unset.dueAt;
+          } else {
             Object.assign(set, { status: "FAILED", failedAt: iso(endMs) });
             failed = true;
           }
@@ -569,6 +624,14 @@ export default function webhooksService(cfg: Config): ServiceSchema {
       this.pumping = false;
       this.pumpAgain = false;
       this.workerStopped = false;
+    },
+    async onStoreReady(this: any) {
+      this.stores.webhookDeliveries = withDueAt(this.stores.webhookDeliveries);
+      const n = await this.backfillDueAt().catch((err: Error) => {
+        this.logger.warn(`Webhook deliveries from before dueAt not backfilled (they wait for the next start): ${err.message}`);
+        return 0;
+      });
+      if (n) this.logger.info(`dueAt set on ${n} webhook deliveries written before it existed`);
     },
     async started(this: any) {
       this.workerTimer = setInterval(() => {
