@@ -62,6 +62,30 @@ export function sum(values: Iterable<string | Decimal>): Decimal {
   return total;
 }
 
+/** The largest cents key: Number.MAX_SAFE_INTEGER, so every smaller key is an exact integer. */
+export const MAX_CENTS_KEY = Number.MAX_SAFE_INTEGER;
+const MAX_CENTS = Dec(String(MAX_CENTS_KEY));
+
+/**
+ * An amount as whole cents (rounded half-up), only to filter, sort and page by in a store, where a
+ * decimal string does not compare as a number. It is not money to compute with: nothing adds,
+ * subtracts or compares amounts through it in code (that is done on the decimal string, with
+ * big.js). Exact below MAX_CENTS_KEY cents (90,071,992,547,409.91); a larger amount's key is
+ * MAX_CENTS_KEY, above every bound `centsBound` accepts, so filters on it stay exact.
+ */
+export function centsKey(amount: string | Decimal): number {
+  const cents = roundCent(money(amount)).times("100");
+  if (cents.abs().gte(MAX_CENTS)) return cents.lt(ZERO) ? -MAX_CENTS_KEY : MAX_CENTS_KEY;
+  return Number(cents.toFixed(0));
+}
+
+/** A filter bound from the edge (a decimal amount string) as a cents key; an amount too large to filter by is INVALID_AMOUNT. */
+export function centsBound(value: unknown, field: string): number {
+  const key = centsKey(parseAmount(value, field, { allowZero: true }));
+  if (key >= MAX_CENTS_KEY) throw new DomainError("INVALID_AMOUNT", `${field} is too large to filter by`, { field });
+  return key;
+}
+
 export function max(a: Decimal, b: Decimal): Decimal {
   return a.gte(b) ? a : b;
 }

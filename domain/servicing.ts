@@ -19,7 +19,7 @@ import { unpaidOf } from "./allocation";
 import { addDays, compareDates, daysBetween } from "./calendar";
 import { DomainError } from "./errors";
 import { accrue, agingBucket, daysOverdue, type FeeInstallment, type FeeRule, type FeeRuleVersion } from "./fees";
-import { fmt, money, ZERO } from "./money";
+import { centsKey, fmt, money, ZERO } from "./money";
 
 export type OwnedPlan = Pick<Plan, "funderId" | "owners" | "terms">;
 
@@ -162,6 +162,8 @@ export interface OverdueSummary {
   overdueDays: number;
   /** Unpaid amount (penalty included) of the overdue installments. */
   overdueAmount: string;
+  /** overdueAmount as a cents key (money.ts centsKey): the overdue list filters by it in the store. Never computed with. */
+  overdueCents: number;
   overduePenalty: string;
   overduePeriods: number[];
   aging: string | null;
@@ -188,6 +190,7 @@ export function overdueSummary(plan: Pick<Plan, "installments">, asOf: string, b
     overdueSince: since,
     overdueDays: days,
     overdueAmount: fmt(amount),
+    overdueCents: centsKey(amount),
     overduePenalty: fmt(penalty),
     overduePeriods: periods,
     aging: since === null ? null : (buckets ? agingBucket(days, buckets) : (oldest?.aging ?? null)),

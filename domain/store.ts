@@ -12,6 +12,8 @@ export interface FindOptions {
   sort?: Record<string, 1 | -1>;
   skip?: number;
   limit?: number;
+  /** Only these fields (and `_id`) are needed: a store may return just them (the file store does). */
+  fields?: string[];
 }
 
 export interface Store<T extends Doc = Doc> {

@@ -98,7 +98,7 @@ export class NedbStore<T extends Doc> implements Store<T> {
   }
 
   find(query: Query, opts: FindOptions = {}): Promise<T[]> {
-    let cursor = this.db.findAsync(query);
+    let cursor = this.db.findAsync(query, opts.fields ? Object.fromEntries(opts.fields.map((f) => [f, 1])) : undefined);
     if (opts.sort) cursor = cursor.sort(opts.sort);
     if (opts.skip) cursor = cursor.skip(opts.skip);
     if (opts.limit) cursor = cursor.limit(opts.limit);

@@ -192,6 +192,13 @@ export default function scheduleService(cfg: Config): ServiceSchema {
         },
       },
     },
+    async onStoreReady(this: any) {
+      const n = await this.backfillOverdueCents().catch((err: Error) => {
+        this.logger.warn(`Overdue cents keys not backfilled at start (the overdue list's amount filter misses those plans until their next write): ${err.message}`);
+        return 0;
+      });
+      if (n) this.logger.info(`Overdue cents key set on ${n} plan(s) written before it existed`);
+    },
     methods: {
       sameOrder(this: any, plan: Plan, params: CreatePlanParams) {
         if (plan.orderId !== params.orderId) {

@@ -17,7 +17,7 @@ import { DomainError } from "../domain/errors";
 import { allocate, applyAllocation, dueAmount, DEFAULT_ALLOCATION_ORDER, unpaidOf } from "../domain/allocation";
 import { applyWaiver, type FeeInstallment, type FeeRule } from "../domain/fees";
 import { addDays, compareDates } from "../domain/calendar";
-import { fmt, min, money, parseAmount, ZERO } from "../domain/money";
+import { centsBound, centsKey, fmt, min, money, parseAmount, ZERO } from "../domain/money";
 import { accrualDates, accruePlan, overdueSummary, ownerOn, ownersOf, remainingPrincipal, withOwner, type PlanAccrual } from "../domain/servicing";
 import { deferInstallments, extendTerm, prepayAndReamortize, prepaymentFee } from "../domain/reschedule";
 import { restructureForSettlement, settlementQuote, type SettlementQuote } from "../domain/settlement";
@@ -194,12 +194,22 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
           if (p.minDays !== undefined || p.maxDays !== undefined) {
             query.overdueDays = { $gt: 0, ...(p.minDays !== undefined ? { $gte: p.minDays } : {}), ...(p.maxDays !== undefined ? { $lte: p.maxDays } : {}) };
           }
-          // Amounts are decimal strings: filtered exactly here, not by the store.
-          const min = p.minAmount !== undefined ? money(p.minAmount) : null;
-          const max = p.maxAmount !== undefined ? money(p.maxAmount) : null;
-          const plans: Plan[] = await this.store.find(query, { sort: { overdueDays: -1, _id: 1 } });
+          // Amounts filter in the store by their cents key (overdueCents beside overdueAmount; money.ts).
+          if (p.minAmount !== undefined || p.maxAmount !== undefined) {
+            query.overdueCents = {
+              ...(p.minAmount !== undefined ? { $gte: centsBound(p.minAmount, "minAmount") } : {}),
+              ...(p.maxAmount !== undefined ? { $lte: centsBound(p.maxAmount, "maxAmount") } : {}),
+            };
+          }
+          const page = p.page ?? 1;
+          const pageSize = p.pageSize ?? 20;
+          // The page, its count and the total amount (of the overdueAmount field alone), each by the store.
+          const [plans, total, amounts]: [Plan[], number, Array<Pick<Plan, "_id"> & { overdueAmount?: string }>] = await Promise.all([
+            this.store.find(query, { sort: { overdueDays: -1, _id: 1 }, skip: (page - 1) * pageSize, limit: pageSize }),
+            this.store.count(query),
+            this.store.find(query, { fields: ["overdueAmount"] }),
+          ]);
           const rows: OverdueRow[] = plans
-            .filter((x: any) => (min === null || money(x.overdueAmount).gte(min)) && (max === null || money(x.overdueAmount).lte(max)))
             .map((x: any) => ({
               planId: x.planId,
               orderNo: x.orderNo,
@@ -216,10 +226,8 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
               aging: x.aging ?? null,
               paused: x.status === "PAUSED",
             }));
-          const page = p.page ?? 1;
-          const pageSize = p.pageSize ?? 20;
-          const totalAmount = rows.reduce((s, r) => s.plus(r.overdueAmount), ZERO);
-          return { rows: rows.slice((page - 1) * pageSize, page * pageSize), total: rows.length, page, pageSize, totalPages: Math.ceil(rows.length / pageSize), totalAmount: fmt(totalAmount) };
+          const totalAmount = amounts.reduce((s, r) => s.plus(money(r.overdueAmount ?? "0")), ZERO);
+          return { rows, total, page, pageSize, totalPages: Math.ceil(total / pageSize), totalAmount: fmt(totalAmount) };
         },
       },
       pause: {
@@ -519,6 +527,24 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
       },
     },
     methods: {
+      /**
+       * Plans overdue from before overdueCents existed get their key, once (every write of the overdue
+       * summary sets it from then on). Matched on the amount it is computed from: a write in between
+       * set both, and this one then changes nothing.
+       */
+      async backfillOverdueCents(this: any): Promise<number> {
+        let n = 0;
+        for (;;) {
+          const rows: Plan[] = await this.store.find({ overdueDays: { $gt: 0 }, overdueAmount: { $exists: true }, overdueCents: { $exists: false } }, { limit: 500 });
+          let set = 0;
+          for (const x of rows as Array<Plan & { overdueAmount: string }>) {
+            const saved = await this.store.updateOne({ _id: x._id, overdueAmount: x.overdueAmount, overdueCents: { $exists: false } }, { $set: { overdueCents: centsKey(x.overdueAmount) } });
+            if (saved) set++;
+          }
+          n += set;
+          if (rows.length < 500 || set === 0) return n;
+        }
+      },
       async planOr404(this: any, planId: string): Promise<Plan> {
         const plan: Plan | null = await this.store.findById(planId);
         if (!plan) throw new DomainError("NOT_FOUND", `Plan ${planId} not found`, { planId });
