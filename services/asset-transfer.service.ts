@@ -264,6 +264,8 @@ export default function assetTransferService(cfg: Config): ServiceSchema {
         };
         if (status === t.status && plans.every((x, i) => x.status === t.plans[i].status)) return t;
         const now = this.clock.iso();
+        // Not capped: an entry is added only when the status changes, and SCHEDULED → EFFECTIVE | CANCELLED
+        // is the whole machine (both final), so a transfer's history holds at most two entries.
         const history = status !== t.status ? [...t.history, { at: now, by: "system", action: status }] : t.history;
         const saved: Transfer | null = await this.store.updateOne({ _id: t._id, version: t.version }, { $set: { plans, status, totals, history, version: t.version + 1, updatedAt: now } });
         return saved ?? this.complete(await this.transferOr404(t.transferNo));
