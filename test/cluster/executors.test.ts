@@ -12,7 +12,7 @@ import { freePort, startNats, startRedis, type ServerHandle } from "../support/s
 jest.setTimeout(180_000 * WAIT_SCALE);
 
 async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + ms * WAIT_SCALE;
   let v = await fn();
   while (!ok(v) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 200));
