@@ -2,8 +2,6 @@
  * Starting a RepayMesh node: the project's own start function, used by `npm start`, the cluster
  * containers and the tests alike.
  */
-import fs from "node:fs";
-import path from "node:path";
 import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
 import { ConfigError, loadConfig, type Config } from "../config";
 import { brokerOptions } from "../moleculer.config";
@@ -19,6 +17,7 @@ import simBanksService from "../services/sim-banks.service";
 import { channelsMiddleware } from "../mixins/messaging/channels";
 import { simBanksDir } from "../mixins/channels.mixin";
 import { mongoStoreMiddleware } from "../mixins/mongo-store";
+import { lockDataDir } from "./data-lock";
 import feeCalculatorService from "../services/fee-calculator.service";
 import assetTransferService from "../services/asset-transfer.service";
 import reconcilerService from "../services/reconciler.service";
@@ -53,48 +52,7 @@ export function selectedServices(cfg: Config): string[] {
   return names;
 }
 
-/**
- * The file store lives in one process: a second node on the same data folder is refused.
- * The lock holds the owner's pid; a lock left by a dead process is taken over.
- */
-export function lockDataDir(
-  dataDir: string,
-  why = "The file store allows one node; set MONGO_URI to run data services on several nodes.",
-): () => void {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const file = path.join(dataDir, ".lock");
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(file, String(process.pid), { flag: "wx" });
-      return () => {
-        try {
-          if (fs.readFileSync(file, "utf8") === String(process.pid)) fs.unlinkSync(file);
-        } catch {
-          /* already gone */
-        }
-      };
-    } catch (err: any) {
-      if (err?.code !== "EEXIST") throw err;
-      const pid = Number(fs.readFileSync(file, "utf8"));
-      let alive = false;
-      try {
-        if (pid > 0 && pid !== process.pid) {
-          process.kill(pid, 0);
-          alive = true;
-        }
-      } catch {
-        alive = false;
-      }
-      if (alive) {
-        throw new ConfigError(
-          `The data folder ${dataDir} is in use by process ${pid}. ${why}`,
-        );
-      }
-      fs.unlinkSync(file);
-    }
-  }
-  throw new ConfigError(`Could not lock ${dataDir}`);
-}
+export { lockDataDir } from "./data-lock";
 
 export interface RepayMeshNode {
   broker: ServiceBroker;
