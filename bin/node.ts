@@ -18,6 +18,7 @@ import { channelsMiddleware } from "../mixins/messaging/channels";
 import { simBanksDir } from "../mixins/channels.mixin";
 import { mongoStoreMiddleware } from "../mixins/mongo-store";
 import { lockDataDir } from "./data-lock";
+import { startHealthServer, type HealthServer } from "./health";
 import feeCalculatorService from "../services/fee-calculator.service";
 import assetTransferService from "../services/asset-transfer.service";
 import reconcilerService from "../services/reconciler.service";
@@ -59,6 +60,8 @@ export interface RepayMeshNode {
   config: Readonly<Config>;
   /** The gateway's bound port when this node runs the api service. */
   port?: number;
+  /** The readiness endpoint's bound port when HEALTH_PORT is set (bin/health.ts). */
+  healthPort?: number;
   stop(): Promise<void>;
 }
 
@@ -106,10 +109,19 @@ export function createBroker(cfg: Readonly<Config>, extras: NodeExtras = {}): { 
 export async function startNode(env: NodeJS.ProcessEnv = process.env, extras: NodeExtras = {}): Promise<RepayMeshNode> {
   const cfg = loadConfig(env);
   const { broker, release } = createBroker(cfg, extras);
+  let stopped = false;
+  let health: HealthServer | undefined;
   try {
+    // Up before the services start: it answers 503 until the node is ready.
+    if (cfg.healthPort !== undefined) {
+      health = await startHealthServer(broker, cfg, cfg.healthPort, () => stopped).catch((err) => {
+        throw new ConfigError(`HEALTH_PORT ${cfg.healthPort}: ${err?.message ?? err}`);
+      });
+    }
     await broker.start();
   } catch (err) {
     await broker.stop().catch(() => {});
+    await health?.close();
     release();
     throw err;
   }
@@ -120,16 +132,20 @@ export async function startNode(env: NodeJS.ProcessEnv = process.env, extras: No
     // Serve every local route from the first request, not after the gateway's debounce.
     api.refreshAliases();
   }
-  let stopped = false;
   return {
     broker,
     config: cfg,
     port,
+    healthPort: health?.port,
     async stop() {
       if (stopped) return;
       stopped = true;
-      await broker.stop();
-      release();
+      try {
+        await broker.stop();
+      } finally {
+        await health?.close();
+        release();
+      }
     },
   };
 }

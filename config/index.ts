@@ -32,6 +32,8 @@ export interface Config {
   testClock: boolean;
   metrics: boolean;
   metricsPort: number;
+  /** HEALTH_PORT: a readiness endpoint (`GET /ready`: 200 once the node has started, its transporter and store connected; 503 otherwise); unset = none. */
+  healthPort?: number;
   apiKeys?: ApiKeySpec[];
   /** AES-256 key for card and ID numbers at rest (64 hex chars or base64); generated under DATA_DIR when unset. */
   dataKey?: string;
@@ -171,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     testClock: flag(env, "TEST_CLOCK"),
     metrics: flag(env, "METRICS"),
     metricsPort: int(env, "METRICS_PORT", 3030, 0, 65535),
+    healthPort: nonEmpty(env, "HEALTH_PORT") === undefined ? undefined : int(env, "HEALTH_PORT", 0, 0, 65535),
     dataKey: nonEmpty(env, "REPAYMESH_DATA_KEY"),
     simSeed: nonEmpty(env, "SIM_SEED") ?? "repaymesh",
     staleTradeSeconds: int(env, "STALE_TRADE_SECONDS", 60, 0, 86_400),
