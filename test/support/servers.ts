@@ -1,6 +1,7 @@
 /**
- * Real nats-server and redis-server processes on 127.0.0.1 with free ports, for the tests that need
- * them (scripts/test.sh installs the Debian packages when they are missing).
+ * Real nats-server, redis-server and FerretDB processes on 127.0.0.1 with free ports, for the tests
+ * that need them (scripts/test.sh installs the Debian packages when they are missing) and for the
+ * local cluster (scripts/cluster.ts: its own folders, kept between runs).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -62,6 +63,22 @@ export interface ServerHandle {
   restart(opts?: { downMs?: number; kill?: boolean }): Promise<void>;
 }
 
+/** Where and how a server runs (tests: defaults; the local cluster: a kept folder, its own process group). */
+export interface ServerOptions {
+  /** The server's folder (created when missing); default a new temporary folder. */
+  dir?: string;
+  /** Default a free port. */
+  port?: number;
+  /** Its own process group: a Ctrl-C in the terminal reaches only the parent, which stops it in its turn. */
+  detached?: boolean;
+}
+
+function serverDir(opts: ServerOptions, prefix: string): string {
+  if (!opts.dir) return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.mkdirSync(opts.dir, { recursive: true });
+  return opts.dir;
+}
+
 async function stopProc(proc: ChildProcess): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   await new Promise<void>((resolve) => {
@@ -75,11 +92,11 @@ async function stopProc(proc: ChildProcess): Promise<void> {
 }
 
 /** A server process on a port that can be stopped and started again on the same port; its output goes to `<dir>/server.log`. */
-async function serve(name: string, scheme: string, dir: string, args: (port: number) => string[]): Promise<ServerHandle> {
-  const port = await freePort();
+async function serve(name: string, scheme: string, dir: string, args: (port: number) => string[], opts: ServerOptions = {}): Promise<ServerHandle> {
+  const port = opts.port ?? (await freePort());
   const launch = async () => {
     const log = fs.openSync(path.join(dir, "server.log"), "a");
-    const proc = spawn(binary(name), args(port), { stdio: ["ignore", log, log] });
+    const proc = spawn(binary(name), args(port), { stdio: ["ignore", log, log], detached: !!opts.detached });
     fs.closeSync(log);
     await waitForPort(port);
     return proc;
@@ -107,14 +124,16 @@ async function serve(name: string, scheme: string, dir: string, args: (port: num
   return handle;
 }
 
-export async function startNats(): Promise<ServerHandle> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rm-nats-"));
-  return serve("nats-server", "nats", dir, (port) => ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir]);
+export async function startNats(opts: ServerOptions = {}): Promise<ServerHandle> {
+  const dir = serverDir(opts, "rm-nats-");
+  return serve("nats-server", "nats", dir, (port) => ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], opts);
 }
 
-export async function startRedis(): Promise<ServerHandle> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rm-redis-"));
-  return serve("redis-server", "redis", dir, (port) => ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir]);
+/** Redis keeps nothing by default; `persist` keeps an append-only file in its folder (the local cluster's daily caps outlive a restart). */
+export async function startRedis(opts: ServerOptions & { persist?: boolean } = {}): Promise<ServerHandle> {
+  const dir = serverDir(opts, "rm-redis-");
+  const keep = opts.persist ? ["--appendonly", "yes"] : ["--appendonly", "no"];
+  return serve("redis-server", "redis", dir, (port) => ["--bind", "127.0.0.1", "--port", String(port), "--save", "", ...keep, "--dir", dir], opts);
 }
 
 /**
@@ -143,10 +162,10 @@ export function ferretBinary(): string {
  * own folder; `url` names the database `repaymesh`. restart() keeps the data (same folder), as a
  * MongoDB restart would.
  */
-export async function startFerret(): Promise<ServerHandle> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rm-ferret-"));
+export async function startFerret(opts: ServerOptions = {}): Promise<ServerHandle> {
+  const dir = serverDir(opts, "rm-ferret-");
   const bin = ferretBinary();
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const args = [
     `--listen-addr=127.0.0.1:${port}`,
     "--handler=sqlite",
@@ -158,7 +177,7 @@ export async function startFerret(): Promise<ServerHandle> {
   ];
   const launch = async () => {
     const log = fs.openSync(path.join(dir, "server.log"), "a");
-    const proc = spawn(bin, args, { stdio: ["ignore", log, log] });
+    const proc = spawn(bin, args, { stdio: ["ignore", log, log], detached: !!opts.detached });
     fs.closeSync(log);
     await waitForPort(port);
     return proc;
