@@ -420,6 +420,7 @@ export class MongoStore<T extends Doc> implements Store<T> {
       if (opts.sort) cursor = cursor.sort(opts.sort);
       if (opts.skip) cursor = cursor.skip(opts.skip);
       if (opts.limit) cursor = cursor.limit(opts.limit);
+      if (opts.fields) cursor = cursor.project(Object.fromEntries(opts.fields.map((f) => [f, 1])));
       return cursor.toArray();
     }, false);
     return rows.map((r) => strip<T>(r));
