@@ -40,6 +40,9 @@ export const ON_MONGO = !!process.env.MONGO_URI;
 export const TEST_PARTITIONS = ON_MONGO ? 8 : 64;
 export const WAIT_SCALE = Number(process.env.TEST_WAIT_SCALE ?? (ON_MONGO ? 3 : 1));
 
+/** The card-data key of test nodes on MongoDB (a test value, never a real key). */
+export const TEST_DATA_KEY = "7e57".repeat(16);
+
 export function testEnv(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     DATA_DIR: tempDataDir(),
@@ -57,6 +60,8 @@ export function testEnv(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     env.MONGO_URI = process.env.MONGO_URI.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]+)(\/[^?]*)?/, `$1/${tag}`);
     env.STORE_PREFIX = env.STORE_PREFIX ?? tag + "_";
   }
+  // One card-data key for every node of a test on MongoDB (required there, see mixins/data-key.ts).
+  if (env.MONGO_URI && !env.REPAYMESH_DATA_KEY) env.REPAYMESH_DATA_KEY = TEST_DATA_KEY;
   return env;
 }
 
