@@ -28,6 +28,7 @@ import { AuditHistory, type HistoryRecord } from "./history";
 import { fmt, money, ZERO } from "./money";
 import type { Store } from "./store";
 import { assertTransition, isFinal, type TradeState } from "./trade-state";
+import type { TakeTurn } from "./turns";
 
 /** What is left to do after a trade's outcome. LATE_COMMIT: a late payout success (its reservation committed if still held, else the amount taken once). */
 export type PendingStep = "FLOW" | "APPLY" | "COMMIT" | "RELEASE" | "LATE_COMMIT";
@@ -66,6 +67,12 @@ export interface LedgerPorts {
   outboxWritten?(collection: string, id: string, doc: unknown): void;
   lowPosition?(pos: Position, available: string): void;
   warn?(message: string): void;
+  /**
+   * This process's changes of one position, one at a time (domain/turns.ts): each reads what the
+   * previous one wrote instead of all racing for one version. Safety is the compare-and-set's; the
+   * ledger service gives one, the fault simulation (its actors are the nodes) none.
+   */
+  turn?: TakeTurn;
 }
 
 export interface LateSuccessParams {
@@ -365,6 +372,10 @@ export class LedgerCore {
    * it records as `$push: { history: entry }` is numbered and kept as domain/history.ts says.
    */
   async casPosition(channel: string, change: (pos: Position) => Record<string, any> | null): Promise<{ position: Position; changed: boolean }> {
+    return this.p.turn ? this.p.turn(channel, () => this.casPositionNow(channel, change)) : this.casPositionNow(channel, change);
+  }
+
+  private async casPositionNow(channel: string, change: (pos: Position) => Record<string, any> | null): Promise<{ position: Position; changed: boolean }> {
     for (let i = 0; i < 50; i++) {
       const pos = await this.loadPosition(channel);
       const update = change(pos);

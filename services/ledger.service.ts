@@ -13,6 +13,7 @@ import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { fmt, money, ZERO, type Decimal } from "../domain/money";
 import { LedgerCore } from "../domain/ledger-core";
+import { keyedTurns } from "../domain/turns";
 import type { Page } from "../contracts/common";
 import { OUTBOX_INDEX, OutboxMixin } from "../mixins/messaging/outbox.mixin";
 import {
@@ -670,6 +671,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           this.broker.emit("position.low", { channel: pos.channel, available, lowWatermark: pos.lowWatermark });
         },
         warn: (message) => this.logger.warn(message),
+        turn: keyedTurns(), // this node's changes of one position take turns (domain/turns.ts)
       });
       // Moves positions hold from before their history collection (or a copy a crash left undone).
       await this.core.backfillPositionHistory().catch((err: Error) => this.logger.warn(`Position history not copied at start (the next move or read copies it): ${err.message}`));

@@ -22,6 +22,7 @@ import { accrualDates, accruePlan, overdueSummary, ownerOn, ownersOf, remainingP
 import { deferInstallments, extendTerm, prepayAndReamortize, prepaymentFee } from "../domain/reschedule";
 import { restructureForSettlement, settlementQuote, type SettlementQuote } from "../domain/settlement";
 import type { Installment, Plan, PlanEvent } from "../contracts/schedule.contract";
+import { keyedTurns } from "../domain/turns";
 import {
   accrueParams,
   addOwnerParams,
@@ -555,6 +556,15 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
        * idempotent on its number. `decide` returns null for "nothing to do" (the plan is returned).
        */
       async mutate(this: any, ctx: Context, planId: string, op: { no: string; kind: string; params: Record<string, unknown> } | null, decide: (plan: Plan, today: string) => Promise<Decision>) {
+        // This process's changes of one plan take turns (domain/turns.ts): each reads the version the
+        // previous one wrote, instead of a burst all deciding on one version and all but one again.
+        // The flow is recorded after the turn (a call to the ledger; the plan is written by then).
+        this.planTurn ??= keyedTurns();
+        const done: { result: unknown; flow?: { plan: Plan; flow: NonNullable<Mutation["flow"]> } } = await this.planTurn(planId, () => this.mutateNow(ctx, planId, op, decide));
+        if (done.flow) await this.recordFlow(done.flow.plan, done.flow.flow);
+        return done.result;
+      },
+      async mutateNow(this: any, ctx: Context, planId: string, op: { no: string; kind: string; params: Record<string, unknown> } | null, decide: (plan: Plan, today: string) => Promise<Decision>) {
         const fp = op ? fingerprint(op.params) : "";
         for (let i = 0; i < 50; i++) {
           const plan = await this.planOr404(planId);
@@ -565,12 +575,12 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
               throw new DomainError("OPERATION_CONFLICT", `${op.kind} ${op.no} was already used with other content`, { planId, no: op.no, kind: done.kind });
             }
             const flow = (done as any).flow;
-            if (flow) await this.recordFlow(plan, flow); // a crash may have come between the plan and the flow
-            return { ...done.result, replayed: true };
+            // A crash may have come between the plan and the flow: the replay writes it.
+            return { result: { ...done.result, replayed: true }, ...(flow ? { flow: { plan, flow } } : {}) };
           }
           const d: Decision = await decide(plan, today);
-          if (!d) return null;
-          if ("noop" in d) return d.noop;
+          if (!d) return { result: null };
+          if ("noop" in d) return { result: d.noop };
           const m = d;
           const at = this.clock.iso();
           const set: Record<string, unknown> = { ...m.set, version: plan.version + 1, updatedAt: at };
@@ -593,8 +603,7 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
           const saved: Plan | null = await this.store.updateOne({ _id: planId, version: plan.version }, update);
           if (!saved) continue;
           if (entries.length) this.outboxWritten("plans", planId, saved);
-          if (m.flow) await this.recordFlow(saved, m.flow);
-          return m.result;
+          return { result: m.result, ...(m.flow ? { flow: { plan: saved, flow: m.flow } } : {}) };
         }
         throw new DomainError("VERSION_CONFLICT", `Plan ${planId} is too contended; try again`, { planId });
       },
