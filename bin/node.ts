@@ -24,6 +24,7 @@ import assetTransferService from "../services/asset-transfer.service";
 import reconcilerService from "../services/reconciler.service";
 import notifierService from "../services/notifier.service";
 import webhooksService from "../services/webhooks.service";
+import alertsService from "../services/alerts.service";
 
 /** Every service this release ships, by name; SERVICES=… picks a subset. */
 export const SERVICE_FACTORIES: Record<string, { factory: (cfg: Config) => ServiceSchema; ownsData: boolean }> = {
@@ -39,6 +40,7 @@ export const SERVICE_FACTORIES: Record<string, { factory: (cfg: Config) => Servi
   reconciler: { factory: reconcilerService, ownsData: true },
   notifier: { factory: (cfg) => notifierService(cfg), ownsData: true },
   webhooks: { factory: webhooksService, ownsData: true },
+  alerts: { factory: alertsService, ownsData: true },
   // Owns the simulated banks' state and journals (not the store): one node per cluster, whatever the
   // store — its own start refuses a second node in the mesh, and its journal folder is locked below.
   "sim-banks": { factory: simBanksService, ownsData: false },

@@ -14,7 +14,7 @@
 export const NODE_GROUPS = {
   gateway: ["api"],
   core: ["clock", "rules", "sim-banks"],
-  worker: ["schedule", "order-sync", "sign-bind", "ledger", "asset-transfer", "reconciler", "webhooks", "notifier"],
+  worker: ["schedule", "order-sync", "sign-bind", "ledger", "asset-transfer", "reconciler", "webhooks", "notifier", "alerts"],
   executor: ["deduction-executor", "fee-calculator"],
 } as const satisfies Record<string, readonly string[]>;
 

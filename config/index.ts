@@ -68,6 +68,8 @@ export interface Config {
   reconcileTime: string;
   /** Discrepancies open longer than this raise a daily ops alert. */
   reconAlertDays: number;
+  /** A remittance HELD (no payout account) this many days is alerted (it is retried every day until paid). */
+  heldRemittanceAlertDays: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
   logFormat: "json" | "short" | "full";
 }
@@ -192,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     notifierHttpUrl: nonEmpty(env, "NOTIFIER_HTTP_URL"),
     reconcileTime: hhmm(env, "RECONCILE_TIME", "06:00"),
     reconAlertDays: int(env, "RECON_ALERT_DAYS", 2, 0, 365),
+    heldRemittanceAlertDays: int(env, "HELD_REMITTANCE_ALERT_DAYS", 3, 0, 365),
     logLevel,
     logFormat,
   };

@@ -48,5 +48,20 @@ export const EVENT_TYPES = [
   "reconciliation.completed",
   "reconciliation.discrepancy",
   "reconciliation.trade_settled",
+  // One per alert kind (domain/alerts.ts: `alert.` + the kind in lower case), then the resolve.
+  "alert.low_position",
+  "alert.needs_reconciliation",
+  "alert.uncollectable",
+  "alert.held_remittance",
+  "alert.reconciliation_unresolved",
+  "alert.dead_letter",
+  "alert.breaker_opened",
+  "alert.webhook_failed",
+  "alert.late_success",
+  "alert.outcome_mismatch",
+  "alert.query_mismatch",
+  "alert.overpayment",
+  "alert.split_brain",
+  "alert.resolved",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -39,6 +39,7 @@ export const ERROR_STATUS = {
   RECONCILIATION_RUNNING: 409,
   DISCREPANCY_RESOLVED: 409,
   WEBHOOK_STATE: 409,
+  ALERT_STATE: 409,
   /** A step inside the system failed (e.g. an internal action refused our own parameters): never the caller's fault. */
   INTERNAL_ERROR: 500,
 } as const;

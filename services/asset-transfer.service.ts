@@ -64,7 +64,7 @@ export default function assetTransferService(cfg: Config): ServiceSchema {
   return {
     name: "asset-transfer",
     mixins: [
-      StoreMixin({ collection: "transfers", indexes: [{ field: "effectiveDate" }], more: [{ collection: "funders" }, { collection: "remittances", indexes: [{ field: "date" }] }] }, cfg),
+      StoreMixin({ collection: "transfers", indexes: [{ field: "effectiveDate" }], more: [{ collection: "funders" }, { collection: "remittances", indexes: [{ field: "date" }, { field: "status" }] }] }, cfg),
       ClockMixin(cfg.timeZone),
       PartitionedJobs({ partitions: cfg.partitions, redisUrl: cfg.redisUrl, lockNamespace: cfg.storePrefix || undefined }, { tickMs: cfg.jobTickMs, ttlMs: cfg.leaseTtlMs }),
     ],
@@ -286,14 +286,19 @@ export default function assetTransferService(cfg: Config): ServiceSchema {
           counters.processed++;
         }
         const dates = onlyDate ? [onlyDate] : Array.from({ length: CATCH_UP_DAYS }, (_, i) => addDays(today, -(CATCH_UP_DAYS - i)));
-        for (const date of dates) {
-          for (const r of await this.remit(date)) {
-            counters.remittances++;
-            if (r.status === "PAID") counters.paid++;
-            else if (r.status === "HELD") counters.held++;
-            else if (r.status === "FAILED") counters.failed++;
-          }
+        const count = (r: Remittance) => {
+          counters.remittances++;
+          if (r.status === "PAID") counters.paid++;
+          else if (r.status === "HELD") counters.held++;
+          else if (r.status === "FAILED") counters.failed++;
+        };
+        for (const date of dates) for (const r of await this.remit(date)) count(r);
+        if (!onlyDate) {
+          // Older remittances not paid yet (HELD for want of an account, or FAILED): tried again every day until paid.
+          const older: Remittance[] = await this.stores.remittances.find({ status: { $in: ["HELD", "FAILED"] }, date: { $lt: dates[0] } }, { sort: { date: 1, _id: 1 } });
+          for (const r of older) count(await this.payRemittance(r));
         }
+        await this.alertHeld(today);
         return counters;
       },
       /** Pay each owner the money collected for it on `date` (one payout per date and owner). */
@@ -346,6 +351,21 @@ export default function assetTransferService(cfg: Config): ServiceSchema {
         if (set.status === "FAILED" && !set.payoutStatus) update.$unset = { payoutStatus: true };
         const saved = await this.stores.remittances.updateOne({ _id: r._id, attempts: r.attempts }, update);
         return (saved ?? (await this.stores.remittances.findById(r._id))) as Remittance;
+      },
+      /** Alert every remittance HELD for HELD_REMITTANCE_ALERT_DAYS days or more (once per day and remittance; the alert dedupes). */
+      async alertHeld(this: any, today: string) {
+        const before = addDays(today, -cfg.heldRemittanceAlertDays);
+        const held: Remittance[] = await this.stores.remittances.find({ status: "HELD", date: { $lte: before } }, { sort: { date: 1, _id: 1 }, limit: 1000 });
+        for (const r of held) {
+          this.broker.emit("ops.alert", {
+            kind: "HELD_REMITTANCE",
+            message: `Remittance ${r.remittanceNo} of ${r.amount} to ${r.funderId} (collections of ${r.date}) is held: ${r.error ?? "not paid"}`,
+            remittanceId: r._id,
+            funderId: r.funderId,
+            amount: r.amount,
+            date: r.date,
+          });
+        }
       },
     },
     created(this: any) {

@@ -13,6 +13,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
+import { uncollectable } from "../domain/alerts";
 import { DomainError } from "../domain/errors";
 import { dueSlot, slotIdOf, slotInstant, type DebitTimePoints } from "../domain/slots";
 import { healthSettingsOf, type BreakerEvent } from "../domain/sliding-window";
@@ -304,6 +305,18 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
         );
         counters.sent += report.sent;
         counters[RESULT_COUNTER[report.result]]++;
+        const why = uncollectable(report);
+        if (why) {
+          this.broker.emit("ops.alert", {
+            kind: "UNCOLLECTABLE",
+            message: `Plan ${item.planId}: ${item.amount} due (period ${item.periods.join(", ")}) cannot be collected by any channel (${why})`,
+            planId: item.planId,
+            period: item.periods[0],
+            amount: item.amount,
+            reason: why,
+            rejected: report.rejected ?? [],
+          });
+        }
       },
       /** The card's active agreements, cached a few seconds (a run asks once per plan; an unbind shows within seconds and the bank refuses an ended agreement anyway). */
       agreementsOf(this: any, item: DueItem) {
@@ -366,7 +379,15 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
           channel: (code) => this.channels.get(code),
           successRate: (code) => this.health.successRate(code, this.clock.nowMs()),
           breaker: (code) => this.health.breaker(code, this.clock.nowMs()),
-          record: (code, event: BreakerEvent) => this.health.record(code, event, this.clock.nowMs()),
+          record: (code, event: BreakerEvent) => {
+            const now = this.clock.nowMs();
+            const before = this.health.breaker(code, now);
+            this.health.record(code, event, now);
+            // This node's view; with Redis the cluster's state follows within a refresh, and the alert dedupes per channel.
+            if (before !== "OPEN" && this.health.breaker(code, now) === "OPEN") {
+              this.broker.emit("ops.alert", { kind: "BREAKER_OPENED", message: `Channel ${code}'s breaker opened: routing skips it until its half-open probe succeeds`, channel: code });
+            }
+          },
           alert: (message, data) => {
             this.logger.warn(`ALERT ${message}`);
             this.broker.emit("ops.alert", { message, ...data });
