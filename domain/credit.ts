@@ -47,10 +47,9 @@ export function splitRepayment(owed: string | Decimal, amount: string, allowOver
   const a = parseAmount(amount, "amount");
   const o = money(owed);
   if (a.gt(o) && !allowOverpayment) {
-    throw new DomainError("OVERPAYMENT", `amount ${fmt(a)} is above what the plan owes (${fmt(o)}); say allowOverpayment to keep the difference as a credit`, {
+    throw new DomainError("OVERPAYMENT", `amount is above what the plan owes (${fmt(o)}); say allowOverpayment to keep the difference as a credit`, {
       field: "amount",
       owed: fmt(o),
-      amount: fmt(a),
       surplus: fmt(a.minus(o)),
     });
   }

@@ -63,7 +63,7 @@ describe("offline overpayment", () => {
 
     const refused = await node.http("POST", `/api/v1/plans/${planId}/repayments`, { repaymentNo: "PAY-OVER-1", amount }, "ops");
     expect(refused.status).toBe(422);
-    expect(refused.body).toMatchObject({ code: "OVERPAYMENT", details: { owed, amount, surplus: "27048.68" } });
+    expect(refused.body).toMatchObject({ code: "OVERPAYMENT", details: { field: "amount", owed, surplus: "27048.68" } });
     const untouched = await plan(node, planId);
     expect(untouched.version).toBe(before.version);
     expect(untouched.creditBalance).toBeUndefined();
@@ -97,6 +97,7 @@ describe("offline overpayment", () => {
     // The next day's remittance pays F001 what the plan owed, not the borrower's surplus.
     await node.http("PUT", "/api/v1/funders/F001", { name: "Fund One", accountNo: "6214000000001111", accountName: "Fund One Ltd" }, "admin");
     await node.http("POST", "/api/v1/positions/BANK_A/adjust", { amount: "200000.00", direction: "TOP_UP", reason: "remittance float" });
+    calmBanks(node);
     await at(node, "2026-01-21", "03:00");
     const run = await node.http("POST", "/api/v1/remittances/runs", { date: "2026-01-20" }, "ops");
     expect(run.body).toMatchObject({ remittances: 1, paid: 1 });
