@@ -41,6 +41,7 @@ export const EVENT_TYPES = [
   "installment.paid",
   "installment.overdue",
   "plan.settled",
+  "plan.overpaid",
   "plan.paused",
   "plan.resumed",
   "plan.rescheduled",

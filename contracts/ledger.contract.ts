@@ -77,8 +77,12 @@ export interface Flow {
   _id: string;
   flowNo: string;
   tradeNo: string;
-  /** OFFLINE: money received outside a channel (offline repayment, prepayment, settlement). */
-  kind: TradeKind | "OFFLINE";
+  /**
+   * OFFLINE: money received outside a channel (offline repayment, prepayment, settlement).
+   * CREDIT: a move between an owner's collections and the plan's credit balance (the borrower's
+   * money): OUT = a surplus taken out of what the owner collected, IN = credit applied to an installment.
+   */
+  kind: TradeKind | "OFFLINE" | "CREDIT";
   direction: "IN" | "OUT";
   amount: string;
   fee: string;
@@ -277,6 +281,8 @@ export interface RecordFlowParams {
   funderId: string;
   businessDate: string;
   source: string;
+  /** A credit-balance move (kind CREDIT): HOLD = surplus out of the owner's collections, APPLY = credit into an installment. */
+  credit?: "HOLD" | "APPLY";
 }
 export const recordFlowParams = {
   $$strict: true,
@@ -287,6 +293,7 @@ export const recordFlowParams = {
   funderId: idRule,
   businessDate: dateRule,
   source: { type: "string", max: 16 },
+  credit: { type: "enum", values: ["HOLD", "APPLY"], optional: true },
 } satisfies ValidationSchema<RecordFlowParams>;
 
 /** Money in per owner for a business date (what a remittance pays out). */

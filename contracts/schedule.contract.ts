@@ -1,4 +1,5 @@
 /** schedule: repayment plans (还款计划), installments inside the plan document. */
+import type { CreditEntry } from "../domain/credit";
 import type { ValidationSchema } from "fastest-validator";
 import { amountRule, dateRule, idRule, optionalAmountRule, optionalIdRule, pageRules, rateRule, type PageParams } from "./common";
 import type { PlanInput, CustomLine } from "../domain/amortization";
@@ -185,6 +186,16 @@ export interface PendingSettlement {
   by: string;
 }
 
+/** A ledger flow a plan's change implies (money in outside a channel, or a credit-balance move; ledger.recordFlow). */
+export interface FlowSpec {
+  flowNo: string;
+  amount: string;
+  funderId: string;
+  businessDate: string;
+  source: string;
+  credit?: "HOLD" | "APPLY";
+}
+
 export interface Plan extends PlanOwner {
   _id: string;
   partition: number;
@@ -195,7 +206,13 @@ export interface Plan extends PlanOwner {
   /** Due date of the first installment not yet paid (null when all are paid): the index due work uses. */
   nextDueDate: string | null;
   /** Repayments applied, by trade number: applying the same trade twice is a no-op. */
-  appliedTrades: Record<string, { amount: string; applied: string; surplus: string; at: string; source: string; funderId?: string }>;
+  appliedTrades: Record<string, { amount: string; applied: string; surplus: string; at: string; source: string; funderId?: string; creditFlow?: FlowSpec }>;
+  /** The borrower's money the plan holds (overpayments; domain/credit.ts): never remitted to a funder. */
+  creditBalance?: string;
+  /** Movements of the credit balance, newest last (bounded). */
+  credits?: CreditEntry[];
+  /** creditBalance > 0 (an index the accrual job finds plans with credit to apply by). */
+  creditHeld?: boolean;
   /** Owners by date, oldest first; `funderId` is the owner in force today (absent on old plans = [funderId from start]). */
   owners?: PlanOwnerEntry[];
   /** Idempotency of manual operations: operation number → result summary. */

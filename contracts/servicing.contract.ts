@@ -129,6 +129,8 @@ export interface OfflineRepaymentParams {
   /** Business date the money arrived (default today; not in the future). */
   paidOn?: string;
   note?: string;
+  /** Accept an amount above what the plan owes; the difference goes to the plan's credit balance. */
+  allowOverpayment?: boolean;
 }
 export const offlineRepaymentParams = {
   $$strict: true,
@@ -137,6 +139,7 @@ export const offlineRepaymentParams = {
   amount: amountRule,
   paidOn: optionalDateRule,
   note: { type: "string", max: 200, optional: true },
+  allowOverpayment: { type: "boolean", optional: true },
 } satisfies ValidationSchema<OfflineRepaymentParams>;
 
 export interface WaiverParams {

@@ -323,7 +323,7 @@ async function doStep(trade: TradeLike, step: PendingStep, ports: FlowPorts): Pr
       if (!trade.planId) break;
       const res = (await ports.applyRepayment({ planId: trade.planId, tradeNo: trade.tradeNo, amount: trade.amount })) as { surplus?: string; changed?: boolean } | undefined;
       if (res?.changed !== false && res?.surplus && money(res.surplus).gt(ZERO)) {
-        alert(ports, "OVERPAYMENT", `Trade ${trade.tradeNo} paid ${res.surplus} more than plan ${trade.planId} owed: kept as surplus on the plan`, { tradeNo: trade.tradeNo, planId: trade.planId, surplus: res.surplus });
+        alert(ports, "OVERPAYMENT", `Trade ${trade.tradeNo} paid ${res.surplus} more than plan ${trade.planId} owed: credited to the plan's credit balance (never remitted)`, { tradeNo: trade.tradeNo, planId: trade.planId, surplus: res.surplus });
       }
       break;
     }

@@ -32,6 +32,8 @@ export const ERROR_STATUS = {
   PLAN_STATE: 409,
   OPERATION_CONFLICT: 409,
   AMOUNT_MISMATCH: 422,
+  /** An offline repayment above what the plan owes, without allowOverpayment. */
+  OVERPAYMENT: 422,
   SETTLEMENT_PENDING: 409,
   TRANSFER_SAME_FUNDER: 422,
   TRANSFER_STATE: 409,

@@ -169,6 +169,8 @@ export const RULE_CONTENT_SCHEMAS: Record<RuleKind, Record<string, unknown>> = {
   rescheduleFee: { ...amount, default: "0.00" },
   maxDeferDays: { type: "number", integer: true, min: 1, max: 3650, default: 365 },
   maxExtendPeriods: { type: "number", integer: true, min: 1, max: 600, default: 36 },
+  /** A credit balance (overpayment): applied to installments as they fall due, or held (for a refund). */
+  creditApplication: { type: "enum", values: ["NEXT_DUE", "HOLD"], default: "HOLD" },
 },
 };
 

@@ -387,7 +387,7 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           return findPage(this.stores.flows, q, ctx.params, { createdAt: -1, _id: 1 }, ({ _id: _i, ...f }: Flow) => f);
         },
       },
-      /** Money received outside a channel: one flow per number (a replay is a no-op). */
+      /** Money received outside a channel, or a credit-balance move: one flow per number (a replay is a no-op). */
       recordFlow: {
         visibility: "public",
         params: recordFlowParams,
@@ -397,11 +397,11 @@ export default function ledgerService(cfg: Config): ServiceSchema {
             _id: "FL-" + p.flowNo,
             flowNo: "FL-" + p.flowNo,
             tradeNo: p.flowNo,
-            kind: "OFFLINE",
-            direction: "IN",
+            kind: p.credit ? "CREDIT" : "OFFLINE",
+            direction: p.credit === "HOLD" ? "OUT" : "IN",
             amount: p.amount,
             fee: "0.00",
-            channel: "OFFLINE",
+            channel: p.credit ? "CREDIT" : "OFFLINE",
             planId: p.planId,
             funderId: p.funderId,
             ...(p.partition !== undefined ? { partition: p.partition } : {}),
@@ -417,23 +417,32 @@ export default function ledgerService(cfg: Config): ServiceSchema {
           }
         },
       },
-      /** Money in (debits and offline) per owner on a business date: what the remittance pays each funder. */
+      /**
+       * Money in (debits, offline, credit applied) per owner on a business date, less surpluses moved
+       * to plans' credit balances (CREDIT OUT): what the remittance pays each funder — never the
+       * borrower's overpayment. `flows` counts the money-in flows.
+       */
       collected: {
         visibility: "public",
         params: collectedParams,
         async handler(this: any, ctx: Context<CollectedParams>) {
-          const q: Record<string, unknown> = { businessDate: ctx.params.businessDate, direction: "IN" };
+          const q: Record<string, unknown> = { businessDate: ctx.params.businessDate, $or: [{ direction: "IN" }, { kind: "CREDIT" }] };
           if (ctx.params.funderId) q.funderId = ctx.params.funderId;
           const flows: Flow[] = await this.stores.flows.find(q);
           const by = new Map<string, { funderId: string; amount: Decimal; flows: number }>();
           for (const f of flows) {
             const key = f.funderId ?? "UNATTRIBUTED";
             const row = by.get(key) ?? { funderId: key, amount: ZERO, flows: 0 };
-            row.amount = row.amount.plus(money(f.amount));
-            row.flows++;
+            if (f.direction === "IN") {
+              row.amount = row.amount.plus(money(f.amount));
+              row.flows++;
+            } else row.amount = row.amount.minus(money(f.amount));
             by.set(key, row);
           }
-          return [...by.values()].sort((a, b) => a.funderId.localeCompare(b.funderId)).map((r) => ({ ...r, amount: fmt(r.amount) }));
+          return [...by.values()]
+            .filter((r) => r.amount.gt(ZERO))
+            .sort((a, b) => a.funderId.localeCompare(b.funderId))
+            .map((r) => ({ ...r, amount: fmt(r.amount) }));
         },
       },
       positions: {

@@ -161,7 +161,8 @@ export default function scheduleService(cfg: Config): ServiceSchema {
           const answer = (plan: Plan, done: Plan["appliedTrades"][string]) => ({ changed: false, ...done, plan: this.summary(plan) });
           const res = await this.mutate(ctx, planId, null, async (plan: Plan) => {
             const done = plan.appliedTrades?.[tradeNo];
-            if (done) return { noop: answer(plan, done) };
+            // A crash between the plan and its credit flow: the replay writes the flow (once, by its number).
+            if (done) return { noop: answer(plan, done), flows: done.creditFlow ? [done.creditFlow] : [] };
             const m: Mutation = await this.repaymentMutation(plan, tradeNo, amount, ctx.params.source ?? "DEBIT");
             return m;
           });

@@ -21,8 +21,10 @@ import { centsBound, centsKey, fmt, min, money, parseAmount, ZERO } from "../dom
 import { accrualDates, accruePlan, overdueSummary, ownerOn, ownersOf, remainingPrincipal, withOwner, type PlanAccrual } from "../domain/servicing";
 import { deferInstallments, extendTerm, prepayAndReamortize, prepaymentFee } from "../domain/reschedule";
 import { restructureForSettlement, settlementQuote, type SettlementQuote } from "../domain/settlement";
-import type { Installment, Plan, PlanEvent } from "../contracts/schedule.contract";
+import type { FlowSpec, Installment, Plan, PlanEvent } from "../contracts/schedule.contract";
+export type { FlowSpec };
 import { keyedTurns } from "../domain/turns";
+import { addCredit, applyCredit, owedInAll, splitRepayment, type CreditApplication, type CreditEntry } from "../domain/credit";
 import {
   accrueParams,
   addOwnerParams,
@@ -72,8 +74,25 @@ export interface ServicingRule {
   rescheduleFee: string;
   maxDeferDays: number;
   maxExtendPeriods: number;
+  creditApplication: CreditApplication;
 }
-const DEFAULT_SERVICING: ServicingRule = { settlementInterest: "TO_NEXT_DUE", prepaymentFeeRate: "0", prepaymentFeeMin: "0.00", rescheduleFee: "0.00", maxDeferDays: 365, maxExtendPeriods: 36 };
+const DEFAULT_SERVICING: ServicingRule = { settlementInterest: "TO_NEXT_DUE", prepaymentFeeRate: "0", prepaymentFeeMin: "0.00", rescheduleFee: "0.00", maxDeferDays: 365, maxExtendPeriods: 36, creditApplication: "HOLD" };
+
+
+/** A flow number from a key that may be long or hold characters flow numbers do not take. */
+function flowNoOf(prefix: string, key: string): string {
+  const plain = `${prefix}-${key}`;
+  if (/^[A-Za-z0-9_-]{4,64}$/.test(plain)) return plain;
+  return `${prefix}-${crypto.createHash("sha256").update(key).digest("hex").slice(0, 40)}`;
+}
+
+/** Options of a repayment: the offline guard and the business date its money belongs to. */
+export interface RepaymentOptions {
+  /** Offline: refuse an amount above what is owed unless true. Absent (channel trades): the money already moved; any surplus is credited. */
+  allowOverpayment?: boolean;
+  repaymentNo?: string;
+  businessDate?: string;
+}
 
 const MAX_EVENTS = 200;
 
@@ -89,11 +108,15 @@ export interface Mutation {
   /** The structure changes: keep the installments before it as a revision. */
   revision?: { reason: string; ref: string };
   /** A ledger flow to record after the plan is saved (money in outside a channel trade). */
-  flow?: { flowNo: string; amount: string; funderId: string; businessDate: string; source: string };
+  flow?: FlowSpec;
+  /** More flows to record after it (credit-balance moves). */
+  flows?: FlowSpec[];
 }
 
 /** What `decide` may answer: a mutation, "already done, here is the answer", or null (nothing to do). */
-export type Decision = Mutation | { noop: Record<string, unknown> } | null;
+export type Decision = Mutation | { noop: Record<string, unknown>; flows?: FlowSpec[] } | null;
+
+type Done = { result: unknown; plan?: Plan; flows?: FlowSpec[] };
 
 
 function fingerprint(params: Record<string, unknown>): string {
@@ -131,10 +154,10 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
           if (compareDates(asOf, today) > 0) throw new DomainError("VALIDATION_ERROR", "asOf cannot be after today", { field: "asOf" });
           let stats: Pick<PlanAccrual, "entries" | "penalty" | "lateFee"> = { entries: 0, penalty: "0.00", lateFee: "0.00" };
           const res = await this.mutate(ctx, ctx.params.planId, null, async (plan: Plan) => {
-            const { set, unset, accrual, emit } = await this.caughtUp(plan, asOf);
+            const { set, unset, accrual, emit, flows } = await this.caughtUp(plan, asOf);
             stats = accrual;
-            if (!accrual.changed && !unset.length && plan.funderId === set.funderId) return null;
-            return { set, unset, emit, result: {} };
+            if (!accrual.changed && !unset.length && !flows.length && plan.funderId === set.funderId) return null;
+            return { set, unset, emit, flows, result: {} };
           });
           return { planId: ctx.params.planId, changed: res !== null, entries: stats.entries, penalty: stats.penalty, lateFee: stats.lateFee };
         },
@@ -147,7 +170,7 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
           const { partition, asOf, limit = 1000, afterPlanId } = ctx.params;
           const query: Record<string, unknown> = {
             partition,
-            $or: [{ nextDueDate: { $lt: asOf } }, { "pause.until": { $lt: asOf } }, { "pendingSettlement.date": { $lt: asOf } }],
+            $or: [{ nextDueDate: { $lt: asOf } }, { "pause.until": { $lt: asOf } }, { "pendingSettlement.date": { $lt: asOf } }, { creditHeld: true, nextDueDate: { $lte: asOf } }],
             status: { $in: ["ACTIVE", "PAUSED"] },
           };
           if (afterPlanId) query._id = { $gt: afterPlanId };
@@ -264,15 +287,15 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
         params: offlineRepaymentParams,
         doc: { summary: "Record an offline repayment (线下还款): idempotent on repaymentNo, applied in the allocation order", tags: ["collection"], role: "ops" },
         async handler(this: any, ctx: Context<OfflineRepaymentParams>) {
-          const { planId, repaymentNo, amount, paidOn, note } = ctx.params;
+          const { planId, repaymentNo, amount, paidOn, note, allowOverpayment } = ctx.params;
           parseAmount(amount, "amount");
           const today = this.clock.today();
           if (paidOn && compareDates(paidOn, today) > 0) throw new DomainError("VALIDATION_ERROR", "paidOn cannot be in the future", { field: "paidOn" });
           const tradeNo = `OFF-${repaymentNo}`;
           return this.mutate(ctx, planId, { no: repaymentNo, kind: "REPAYMENT", params: ctx.params }, async (plan: Plan) => {
             if (plan.status === "CANCELLED") throw new DomainError("PLAN_STATE", `Plan ${planId} is cancelled`, { planId });
-            const m: Mutation = await this.repaymentMutation(plan, tradeNo, amount, "OFFLINE");
-            m.event = { action: "OFFLINE_REPAYMENT", ref: repaymentNo, ...(note ? { reason: note } : {}), details: { amount, paidOn: paidOn ?? today } };
+            const m: Mutation = await this.repaymentMutation(plan, tradeNo, amount, "OFFLINE", { allowOverpayment: allowOverpayment === true, repaymentNo, businessDate: paidOn ?? today });
+            m.event = { action: "OFFLINE_REPAYMENT", ref: repaymentNo, ...(note ? { reason: note } : {}), details: { amount, paidOn: paidOn ?? today, ...(m.result.surplus !== "0.00" ? { credited: m.result.surplus } : {}) } };
             m.flow = { flowNo: tradeNo, amount, funderId: ownerOn(plan, paidOn ?? today), businessDate: paidOn ?? today, source: "OFFLINE" };
             return m;
           });
@@ -560,11 +583,11 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
         // previous one wrote, instead of a burst all deciding on one version and all but one again.
         // The flow is recorded after the turn (a call to the ledger; the plan is written by then).
         this.planTurn ??= keyedTurns();
-        const done: { result: unknown; flow?: { plan: Plan; flow: NonNullable<Mutation["flow"]> } } = await this.planTurn(planId, () => this.mutateNow(ctx, planId, op, decide));
-        if (done.flow) await this.recordFlow(done.flow.plan, done.flow.flow);
+        const done: Done = await this.planTurn(planId, () => this.mutateNow(ctx, planId, op, decide));
+        for (const flow of done.flows ?? []) await this.recordFlow(done.plan, flow);
         return done.result;
       },
-      async mutateNow(this: any, ctx: Context, planId: string, op: { no: string; kind: string; params: Record<string, unknown> } | null, decide: (plan: Plan, today: string) => Promise<Decision>) {
+      async mutateNow(this: any, ctx: Context, planId: string, op: { no: string; kind: string; params: Record<string, unknown> } | null, decide: (plan: Plan, today: string) => Promise<Decision>): Promise<Done> {
         const fp = op ? fingerprint(op.params) : "";
         for (let i = 0; i < 50; i++) {
           const plan = await this.planOr404(planId);
@@ -574,17 +597,17 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
             if (done.kind !== op.kind || (done as any).fingerprint !== fp) {
               throw new DomainError("OPERATION_CONFLICT", `${op.kind} ${op.no} was already used with other content`, { planId, no: op.no, kind: done.kind });
             }
-            const flow = (done as any).flow;
-            // A crash may have come between the plan and the flow: the replay writes it.
-            return { result: { ...done.result, replayed: true }, ...(flow ? { flow: { plan, flow } } : {}) };
+            const flows: FlowSpec[] = [...((done as any).flow ? [(done as any).flow] : []), ...((done as any).flows ?? [])];
+            // A crash may have come between the plan and the flows: the replay writes them.
+            return { result: { ...done.result, replayed: true }, plan, flows };
           }
           const d: Decision = await decide(plan, today);
           if (!d) return { result: null };
-          if ("noop" in d) return { result: d.noop };
+          if ("noop" in d) return { result: d.noop, plan, flows: d.flows ?? [] };
           const m = d;
           const at = this.clock.iso();
           const set: Record<string, unknown> = { ...m.set, version: plan.version + 1, updatedAt: at };
-          if (op) set[`operations.${op.no}`] = { kind: op.kind, fingerprint: fp, at, result: m.result, ...(m.flow ? { flow: m.flow } : {}) };
+          if (op) set[`operations.${op.no}`] = { kind: op.kind, fingerprint: fp, at, result: m.result, ...(m.flow ? { flow: m.flow } : {}), ...(m.flows?.length ? { flows: m.flows } : {}) };
           if (m.event) set.events = [...(plan.events ?? []), { at, by: actorOf(ctx), ...m.event }].slice(-MAX_EVENTS);
           if (m.revision) {
             const revision = plan.revision ?? 1;
@@ -603,11 +626,11 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
           const saved: Plan | null = await this.store.updateOne({ _id: planId, version: plan.version }, update);
           if (!saved) continue;
           if (entries.length) this.outboxWritten("plans", planId, saved);
-          return { result: m.result, ...(m.flow ? { flow: { plan: saved, flow: m.flow } } : {}) };
+          return { result: m.result, plan: saved, flows: [...(m.flow ? [m.flow] : []), ...(m.flows ?? [])] };
         }
         throw new DomainError("VERSION_CONFLICT", `Plan ${planId} is too contended; try again`, { planId });
       },
-      async recordFlow(this: any, plan: Plan, flow: NonNullable<Mutation["flow"]>) {
+      async recordFlow(this: any, plan: Plan, flow: FlowSpec) {
         await this.broker.call("ledger.recordFlow", { ...flow, planId: plan.planId, partition: plan.partition });
       },
       /** FEE rules for the dates, each for the owner on that date (same rule → same object). */
@@ -644,7 +667,40 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
           emit.push(["plan.resumed", { planId: plan.planId, reason: "pause ended", by: "system" }]);
         }
         if (plan.pendingSettlement && compareDates(plan.pendingSettlement.date, asOf) < 0) unset.push("pendingSettlement");
-        return { set, unset, accrual, emit };
+        const credit = await this.creditDue(plan, accrual.installments, asOf);
+        if (credit) {
+          Object.assign(set, this.derived(plan, credit.installments, asOf), credit.set);
+          emit.push(...credit.emit);
+        }
+        return { set, unset, accrual, emit, flows: credit ? credit.flows : [] };
+      },
+      /**
+       * NEXT_DUE (SERVICING rule): the plan's credit balance pays what is due on `asOf`, oldest first,
+       * in the allocation order; the money becomes the owner's (a CREDIT IN flow). HOLD: nothing.
+       */
+      async creditDue(this: any, plan: Plan, installments: Installment[], asOf: string) {
+        if (!plan.creditBalance || money(plan.creditBalance).lte(ZERO)) return null;
+        const rule: ServicingRule = await this.servicingRule(plan, asOf);
+        if (rule.creditApplication !== "NEXT_DUE") return null;
+        const applied = applyCredit(installments, plan.creditBalance, asOf, await this.allocationOrder(plan, asOf));
+        if (!applied) return null;
+        const at = this.clock.iso();
+        const key = `${plan.planId}:${plan.version}`;
+        const funderId = ownerOn(plan, asOf);
+        const entries: CreditEntry[] = applied.allocations.map((a) => ({ kind: "APPLIED", source: key, amount: a.total, balance: "", at, period: a.period }));
+        let balance = money(plan.creditBalance);
+        for (const e of entries) e.balance = fmt((balance = balance.minus(e.amount)));
+        const emit: Emit[] = [];
+        const before = new Map(installments.map((x) => [x.period, x.status]));
+        for (const inst of applied.installments) {
+          if (inst.status === "PAID" && before.get(inst.period) !== "PAID") emit.push(["installment.paid", { planId: plan.planId, period: inst.period, tradeNo: `CREDIT-${key}`, paidTotal: inst.paidTotal }]);
+        }
+        return {
+          installments: applied.installments,
+          set: { creditBalance: applied.creditBalance, creditHeld: money(applied.creditBalance).gt(ZERO), credits: [...(plan.credits ?? []), ...entries].slice(-100) },
+          emit,
+          flows: [{ flowNo: flowNoOf("CA", key), amount: applied.applied, funderId, businessDate: asOf, source: "CREDIT", credit: "APPLY" as const }],
+        };
       },
       /** Fields that follow from the installments: next due date, status, overdue summary, owner today. */
       derived(this: any, plan: Plan, installments: Installment[], today: string): Record<string, unknown> {
@@ -692,23 +748,27 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
        * A repayment (a channel trade or an offline one) as a mutation: fees accrued through today
        * first, then a pending settlement it covers settles the plan, else the allocation order.
        */
-      async repaymentMutation(this: any, plan: Plan, tradeNo: string, amount: string, source: string): Promise<Mutation> {
+      async repaymentMutation(this: any, plan: Plan, tradeNo: string, amount: string, source: string, opts: RepaymentOptions = {}): Promise<Mutation> {
         const today = this.clock.today();
         const pending = plan.pendingSettlement;
         if (pending && compareDates(pending.date, today) >= 0 && plan.status !== "SETTLED") {
           const { quote, installments } = await this.quoteOn(plan, today);
           if (money(amount).gte(money(quote.total))) {
+            if (opts.allowOverpayment !== undefined) splitRepayment(quote.total, amount, opts.allowOverpayment);
             const m: Mutation = await this.settlementMutation(plan, installments, quote, tradeNo, amount, source, pending.settlementNo);
             m.unset = ["pendingSettlement"];
             m.event = { action: "SETTLED", ref: pending.settlementNo, details: { method: pending.method, tradeNo, amount } };
+            this.creditSurplus(plan, m, tradeNo, m.result.surplus as string, opts);
             return m;
           }
         }
         const { installments, newlyOverdue }: PlanAccrual = await this.accrued(plan, today);
+        // Offline: above what is owed (fees accrued through today) is refused unless allowed.
+        if (opts.allowOverpayment !== undefined) splitRepayment(owedInAll(installments), amount, opts.allowOverpayment);
         const order = await this.allocationOrder(plan, today);
         const result = allocate(installments, amount, order);
         const next = applyAllocation(installments, result.allocations);
-        const record = { amount, applied: result.applied, surplus: result.surplus, at: this.clock.iso(), source, funderId: ownerOn(plan, today) };
+        const record = { amount, applied: result.applied, surplus: result.surplus, at: this.clock.iso(), source, funderId: ownerOn(plan, opts.businessDate ?? today) };
         const set = { ...this.derived(plan, next, today), [`appliedTrades.${tradeNo}`]: record };
         const emit: Emit[] = newlyOverdue.map((o) => ["installment.overdue", { planId: plan.planId, funderId: record.funderId, ...o }]);
         const before = new Map(installments.map((x) => [x.period, x.status]));
@@ -716,7 +776,30 @@ export function ScheduleServicing(): Partial<ServiceSchema> {
           if (inst.status === "PAID" && before.get(inst.period) !== "PAID") emit.push(["installment.paid", { planId: plan.planId, period: inst.period, tradeNo, paidTotal: inst.paidTotal }]);
         }
         if (set.status === "SETTLED" && plan.status !== "SETTLED") emit.push(["plan.settled", { planId: plan.planId, tradeNo }]);
-        return { set, result: { changed: true, ...record, allocations: result.allocations }, emit };
+        const m: Mutation = { set, result: { changed: true, ...record, allocations: result.allocations }, emit };
+        this.creditSurplus(plan, m, tradeNo, result.surplus, opts);
+        return m;
+      },
+      /**
+       * A surplus is the borrower's money: onto the plan's credit balance (with its source), out of the
+       * owner's collections (a CREDIT OUT flow on the business date the money came in, so the
+       * remittance pays only the applied part), and `plan.overpaid` through the plan's outbox. Once per
+       * source: the caller's mutation is itself once per trade / repayment number.
+       */
+      creditSurplus(this: any, plan: Plan, m: Mutation, tradeNo: string, surplus: string, opts: RepaymentOptions): void {
+        if (!money(surplus).gt(ZERO)) return;
+        const today = this.clock.today();
+        const businessDate = opts.businessDate ?? today;
+        const funderId = ownerOn(plan, businessDate);
+        const credit = addCredit(plan.creditBalance, plan.credits, { source: tradeNo, ...(opts.repaymentNo ? { repaymentNo: opts.repaymentNo } : {}), amount: surplus, at: this.clock.iso() });
+        Object.assign(m.set, credit, { creditHeld: true });
+        m.result = { ...m.result, creditBalance: credit.creditBalance };
+        m.emit = [...(m.emit ?? []), ["plan.overpaid", { planId: plan.planId, source: tradeNo, ...(opts.repaymentNo ? { repaymentNo: opts.repaymentNo } : {}), amount: surplus, creditBalance: credit.creditBalance, funderId }]];
+        const flow: FlowSpec = { flowNo: flowNoOf("CR", tradeNo), amount: surplus, funderId, businessDate, source: "CREDIT", credit: "HOLD" };
+        m.flows = [...(m.flows ?? []), flow];
+        // Kept with the trade: a replay of a channel trade (no operation record) writes a missing flow again.
+        const key = `appliedTrades.${tradeNo}`;
+        if (m.set[key]) m.set[key] = { ...(m.set[key] as object), creditFlow: flow };
       },
       async settlementMutation(this: any, plan: Plan, installments: Installment[], quote: SettlementQuote, tradeNo: string, amount: string, source: string, settlementNo: string): Promise<Mutation> {
         const today = this.clock.today();
