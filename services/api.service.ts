@@ -11,6 +11,7 @@ import type { Config } from "../config";
 import { generateKey, hashKey, roleAllows, verifyKey, type Role, type StoredKey } from "../domain/auth";
 import { scrubValidationDetails } from "../mixins/domain-errors.middleware";
 import { buildOpenApi, type ActionInfo } from "./api.openapi";
+import { bodyPolicy } from "./api.body-policy";
 
 const BASE = "/api/v1";
 const PUBLIC_ACTIONS: ActionInfo[] = [
@@ -88,7 +89,9 @@ export default function apiService(cfg: Config): ServiceSchema {
           authorization: true,
           autoAliases: true,
           mappingPolicy: "restrict",
-          bodyParsers: { json: { strict: true, limit: "1mb" }, urlencoded: false },
+          bodyParsers: { json: { strict: false, limit: "1mb" }, urlencoded: false },
+          // After the JSON parser, before the body is merged into the parameters (services/api.body-policy.ts).
+          use: [bodyPolicy],
           callOptions: { timeout: 30_000 },
         },
       ],
@@ -108,7 +111,10 @@ export default function apiService(cfg: Config): ServiceSchema {
           status = 413;
           message = "The request body is too large";
           details = undefined;
-        } else if (code === "INVALID_REQUEST_BODY" || code.startsWith("entity.") || err?.name === "SyntaxError") {
+        } else if (code === "INVALID_REQUEST_BODY" && status === 422) {
+          // The body policy's refusal (services/api.body-policy.ts): its own message and details.
+        } else if (code === "INVALID_REQUEST_BODY" || code.startsWith("entity.")) {
+          // Only the JSON parser's failure is the caller's; a SyntaxError inside the node is ours (500).
           code = "INVALID_REQUEST_BODY";
           status = 400;
           message = "The request body is not valid JSON";
