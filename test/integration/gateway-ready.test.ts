@@ -1,0 +1,102 @@
+/**
+ * The gateway's readiness, hygiene and OpenAPI document against a whole node: /api/v1/ready is 200
+ * only when every REST route is served and documented (503 naming the missing ones otherwise); once
+ * ready, every operation of the document is routed (no 404); every operation states its role; keys in
+ * the query string are refused; security headers are on every answer, static files included.
+ */
+import { startTestNode, type TestNode } from "../support/node";
+import { keyParamInQuery, loggableUrl } from "../../services/api.security";
+
+jest.setTimeout(120_000);
+
+describe("gateway readiness and hygiene", () => {
+  let node: TestNode;
+  beforeAll(async () => {
+    node = await startTestNode();
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it("is ready once started: nothing missing", async () => {
+    const r = await node.http("GET", "/api/v1/ready", undefined, null);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ ready: true, broker: "started", missing: { services: [], routes: [], openapi: [] } });
+  });
+
+  it("answers 503 naming the routes while the gateway's aliases are not built", async () => {
+    const api = node.broker.getLocalService("api") as any;
+    const saved = api.aliases;
+    api.aliases = saved.filter((a: any) => a.route?.opts?.name !== "v1");
+    try {
+      const r = await node.http("GET", "/api/v1/ready", undefined, null);
+      expect(r.status).toBe(503);
+      expect(r.body.ready).toBe(false);
+      expect(r.body.missing.routes).toEqual(expect.arrayContaining(["POST /api/v1/orders", "GET /api/v1/messages"]));
+    } finally {
+      api.aliases = saved;
+    }
+    expect((await node.http("GET", "/api/v1/ready", undefined, null)).status).toBe(200);
+  });
+
+  it("once ready, routes every operation of the OpenAPI document, and documents every route it serves", async () => {
+    const doc = (await node.http("GET", "/api/v1/openapi.json", undefined, null)).body;
+    const api = node.broker.getLocalService("api") as any;
+    const ops: Array<[string, string]> = [];
+    for (const [p, methods] of Object.entries<any>(doc.paths)) for (const m of Object.keys(methods)) ops.push([m.toUpperCase(), p]);
+    expect(ops.length).toBeGreaterThan(70);
+    expect(doc.paths["/api/v1/messages"]?.get).toBeDefined();
+    for (const [method, p] of ops) {
+      const concrete = p.replace(/\{\w+\}/g, "X-1");
+      expect([method, p, !!api.resolveAlias(concrete, method)]).toEqual([method, p, true]);
+    }
+    // Reads without path parameters, over HTTP: none answers the router's 404.
+    for (const [method, p] of ops.filter(([m, p]) => m === "GET" && !p.includes("{"))) {
+      const r = await node.http(method, p);
+      expect([p, r.status]).not.toEqual([p, 404]);
+    }
+    const documented = new Set(ops.map(([m, p]) => `${m} ${p.replace(/\{(\w+)\}/g, ":$1")}`));
+    const served = (api.aliases as any[]).map((a) => `${a.method} ${a.fullPath}`).filter((r) => !r.startsWith("GET /vendor/"));
+    expect(served.filter((r) => !documented.has(r))).toEqual([]);
+  });
+
+  it("states the effective role of every operation (public ones have none)", async () => {
+    const doc = (await node.http("GET", "/api/v1/openapi.json", undefined, null)).body;
+    const missing: string[] = [];
+    for (const [p, methods] of Object.entries<any>(doc.paths)) {
+      for (const [m, op] of Object.entries<any>(methods)) {
+        const isPublic = Array.isArray(op.security) && op.security.length === 0;
+        if (isPublic ? op["x-required-role"] !== undefined : !["viewer", "ops", "admin"].includes(op["x-required-role"])) missing.push(`${m} ${p}`);
+        if (!isPublic && !String(op.description).includes(`${op["x-required-role"]} role`)) missing.push(`${m} ${p} (description)`);
+      }
+    }
+    expect(missing).toEqual([]);
+    expect(doc.paths["/api/v1/orders"].post["x-required-role"]).toBe("ops");
+    expect(doc.paths["/api/v1/orders"].get["x-required-role"]).toBe("viewer");
+    expect(doc.paths["/api/v1/ready"].get.security).toEqual([]);
+  });
+
+  it.each(["apiKey", "api_key", "key", "X-Api-Key", "token"])("refuses a key in the query string (?%s=)", async (param) => {
+    const r = await node.http("GET", `/api/v1/orders?${param}=test-admin-key-0123456789`);
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ code: "API_KEY_IN_QUERY", details: { parameter: param } });
+    expect(JSON.stringify(r.body)).not.toContain("test-admin-key");
+  });
+
+  it("finds key-like query parameters and logs URLs without their query", () => {
+    expect(keyParamInQuery("/api/v1/orders?limit=5&apikey=abc")).toBe("apikey");
+    expect(keyParamInQuery("/api/v1/orders?limit=5&keyword=x")).toBeUndefined();
+    expect(keyParamInQuery("/api/v1/orders")).toBeUndefined();
+    expect(loggableUrl("/api/v1/orders?api_key=secret")).toBe("/api/v1/orders?…");
+  });
+
+  it.each(["/api/v1/health", "/api/v1/orders", "/", "/index.html", "/js/core.js", "/vendor/chart.js", "/no-such-file"])("sends the security headers on %s", async (url) => {
+    const res = await fetch(`http://127.0.0.1:${node.port}${url}`);
+    await res.arrayBuffer();
+    expect(res.headers.get("content-security-policy")).toMatch(/frame-ancestors 'none'/);
+    expect(res.headers.get("content-security-policy")).toMatch(/script-src 'self'/);
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+  });
+});
