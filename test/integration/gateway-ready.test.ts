@@ -100,3 +100,21 @@ describe("gateway readiness and hygiene", () => {
     expect(res.headers.get("referrer-policy")).toBe("no-referrer");
   });
 });
+
+describe("sim-bank outage", () => {
+  let node: TestNode;
+  beforeAll(async () => {
+    node = await startTestNode();
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it("answers a statement asked during an outage with 503 and a code", async () => {
+    expect((await node.http("GET", "/api/v1/sim-banks/BANK_A/statement?date=2026-01-15")).status).toBe(200);
+    expect((await node.http("PUT", "/api/v1/sim-banks/BANK_A", { outage: true })).status).toBe(200);
+    const r = await node.http("GET", "/api/v1/sim-banks/BANK_A/statement?date=2026-01-15");
+    expect(r.status).toBe(503);
+    expect(typeof r.body.code).toBe("string");
+  });
+});
