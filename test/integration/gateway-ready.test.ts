@@ -4,7 +4,7 @@
  * ready, every operation of the document is routed (no 404); every operation states its role; keys in
  * the query string are refused; security headers are on every answer, static files included.
  */
-import { startTestNode, type TestNode } from "../support/node";
+import { orderFixture, startTestNode, type TestNode } from "../support/node";
 import { keyParamInQuery, loggableUrl } from "../../services/api.security";
 
 jest.setTimeout(120_000);
@@ -108,6 +108,40 @@ describe("sim-bank outage", () => {
   });
   afterAll(async () => {
     await node?.stop();
+  });
+
+  it("answers stored documents without store internals (payouts, trades, plans, orders, bindings)", async () => {
+    const internal = ["_id", "_rev", "outbox", "claims", "openKey", "contentHash", "cardEnc", "idNoEnc", "mobileEnc", "liveKey"];
+    const found: string[] = [];
+    const walk = (where: string, v: unknown) => {
+      if (Array.isArray(v)) v.forEach((x, i) => walk(`${where}[${i}]`, x));
+      else if (v && typeof v === "object") {
+        for (const [k, x] of Object.entries(v)) {
+          if (internal.includes(k)) found.push(`${where}.${k}`);
+          else walk(`${where}.${k}`, x);
+        }
+      }
+    };
+    expect((await node.http("POST", "/api/v1/positions/BANK_A/adjust", { amount: "1000.00", direction: "TOP_UP", reason: "test funds" })).status).toBe(200);
+    const po = await node.http("POST", "/api/v1/payouts", { payoutNo: "PO-INT-1", amount: "10.00", beneficiary: { accountNo: "622200001111", accountName: "Li Si" } });
+    expect(po.body.trades.length).toBeGreaterThan(0);
+    const order = await node.http("POST", "/api/v1/orders", orderFixture());
+    expect(order.status).toBe(200);
+    const answers: Record<string, unknown> = {
+      payout: po.body,
+      getPayout: (await node.http("GET", "/api/v1/payouts/PO-INT-1")).body,
+      trades: (await node.http("GET", "/api/v1/trades?kind=PAYOUT")).body,
+      trade: (await node.http("GET", `/api/v1/trades/${po.body.trades[0].tradeNo}`)).body,
+      order: order.body,
+      orders: (await node.http("GET", "/api/v1/orders")).body,
+      plan: (await node.http("GET", `/api/v1/plans/${order.body.planId}`)).body,
+      plans: (await node.http("GET", "/api/v1/plans")).body,
+      bindings: (await node.http("GET", "/api/v1/bindings")).body,
+    };
+    expect(answers.trade).toMatchObject({ tradeNo: po.body.trades[0].tradeNo });
+    expect((answers.trades as any).rows?.length).toBeGreaterThan(0);
+    for (const [k, v] of Object.entries(answers)) walk(k, v);
+    expect(found).toEqual([]);
   });
 
   it("answers a statement asked during an outage with 503 and a code", async () => {
