@@ -76,6 +76,50 @@ describe("gateway readiness and hygiene", () => {
     expect(doc.paths["/api/v1/ready"].get.security).toEqual([]);
   });
 
+  it("documents schemas that compile (ajv) and patterns as written (backslashes kept)", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Ajv = require("ajv").default;
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    const doc = (await node.http("GET", "/api/v1/openapi.json", undefined, null)).body;
+    expect(doc.openapi).toMatch(/^3\.0\.\d+$/);
+    const bad: string[] = [];
+    const patterns: string[] = [];
+    const collect = (v: unknown) => {
+      if (Array.isArray(v)) v.forEach(collect);
+      else if (v && typeof v === "object") {
+        for (const [k, x] of Object.entries(v)) {
+          if (k === "pattern" && typeof x === "string") patterns.push(x);
+          else collect(x);
+        }
+      }
+    };
+    for (const [p, methods] of Object.entries<any>(doc.paths)) {
+      for (const [m, op] of Object.entries<any>(methods)) {
+        expect(typeof op.operationId).toBe("string");
+        expect(op.responses["200"]).toBeDefined();
+        const schemas = [
+          ...(op.parameters ?? []).map((x: any) => x.schema),
+          op.requestBody?.content?.["application/json"]?.schema,
+          op.responses["200"].content?.["application/json"]?.schema,
+        ].filter(Boolean);
+        for (const sc of schemas) {
+          try {
+            ajv.compile(sc);
+          } catch (err) {
+            bad.push(`${m} ${p}: ${(err as Error).message}`);
+          }
+          collect(sc);
+        }
+      }
+    }
+    expect(bad).toEqual([]);
+    for (const pat of patterns) expect(() => new RegExp(pat)).not.toThrow();
+    // The payout's account number pattern is ^\d{8,32}$ as written, not ^d{8,32}$.
+    const payout = doc.paths["/api/v1/payouts"].post.requestBody.content["application/json"].schema;
+    expect(payout.properties.beneficiary.properties.accountNo.pattern).toBe("^\\d{8,32}$");
+    expect(new RegExp(payout.properties.beneficiary.properties.accountNo.pattern).test("62220000")).toBe(true);
+  });
+
   it.each(["apiKey", "api_key", "key", "X-Api-Key", "token"])("refuses a key in the query string (?%s=)", async (param) => {
     const r = await node.http("GET", `/api/v1/orders?${param}=test-admin-key-0123456789`);
     expect(r.status).toBe(400);
