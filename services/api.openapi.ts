@@ -3,6 +3,7 @@
  * `params` and `doc`), so it never drifts from what the gateway serves.
  */
 import type { ActionDoc } from "../contracts/common";
+import { responseSchema } from "./api.responses";
 
 type Rule = Record<string, any>;
 
@@ -101,7 +102,7 @@ export function buildOpenApi(actions: ActionInfo[], opts: { basePath: string; ve
         tags: a.doc?.tags ?? [a.name.split(".")[0]],
         parameters,
         responses: {
-          "200": { description: "OK", content: { "application/json": { schema: {} } } },
+          "200": { description: "OK", content: { "application/json": { schema: responseSchema(a.name) } } },
           "4XX": { description: "Client error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
         },
       };

@@ -186,6 +186,29 @@ describe("sim-bank outage", () => {
     expect((answers.trades as any).rows?.length).toBeGreaterThan(0);
     for (const [k, v] of Object.entries(answers)) walk(k, v);
     expect(found).toEqual([]);
+
+    // The same answers match the 200 schemas the OpenAPI document gives them.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ajv = new (require("ajv").default)({ strict: false, allErrors: true });
+    const doc = (await node.http("GET", "/api/v1/openapi.json", undefined, null)).body;
+    const schemaOf = (method: string, p: string) => doc.paths[p][method].responses["200"].content["application/json"].schema;
+    const checks: Array<[string, string, unknown]> = [
+      ["post", "/api/v1/payouts", answers.payout],
+      ["get", "/api/v1/payouts/{payoutNo}", answers.getPayout],
+      ["get", "/api/v1/trades", answers.trades],
+      ["get", "/api/v1/trades/{tradeNo}", answers.trade],
+      ["post", "/api/v1/orders", answers.order],
+      ["get", "/api/v1/orders", answers.orders],
+      ["get", "/api/v1/plans/{planId}", answers.plan],
+      ["get", "/api/v1/plans", answers.plans],
+      ["get", "/api/v1/bindings", answers.bindings],
+    ];
+    for (const [m, p, body] of checks) {
+      const schema = schemaOf(m, p);
+      expect([p, Object.keys(schema.properties ?? {}).length > 0]).toEqual([p, true]);
+      const validate = ajv.compile(schema);
+      expect([m, p, validate(body) ? null : validate.errors]).toEqual([m, p, null]);
+    }
   });
 
   it("answers a statement asked during an outage with 503 and a code", async () => {
