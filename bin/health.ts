@@ -1,15 +1,18 @@
 /**
- * A node's readiness endpoint (HEALTH_PORT): `GET /ready` answers 200 once the broker has started
- * every service of the node, its transporter is connected (cluster mode) and its store connection
- * answers a ping (MONGO_URI); 503 with the failing check otherwise (starting, stopping, the NATS
- * connection lost, the MongoDB server unreachable). For nodes without the gateway (core, worker,
- * executor), whose only other door is the mesh: container health checks and the local cluster use it.
+ * A node's readiness — one notion, answered at HEALTH_PORT's `GET /ready` and, on a node that runs
+ * the gateway, at `GET /api/v1/ready`: 200 once the broker has started, every service SERVICES names
+ * is registered locally, its transporter is connected (cluster mode), its store connection answers a
+ * ping (MONGO_URI) and — with the gateway — every REST route of the available services is served
+ * (aliases built) and in the OpenAPI document; 503 with what is missing otherwise (starting,
+ * stopping, the NATS connection lost, the MongoDB server unreachable, routes not built yet).
+ * Container health checks, the local cluster and the tests' waiting helpers use it.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ServiceBroker } from "moleculer";
 import type { Config } from "../config";
 import { brokerMongo } from "../mixins/mongo-store";
+import type { GatewayGaps } from "../services/api.readiness";
 
 export interface Readiness {
   ready: boolean;
@@ -19,6 +22,15 @@ export interface Readiness {
   store: "file" | "open" | "unreachable";
   /** The services this node runs. */
   services: string[];
+  /** What keeps it from being ready (empty lists when ready). */
+  missing: {
+    /** Services SERVICES names that are not registered (started) locally. */
+    services: string[];
+    /** With the gateway: REST routes of available services not served yet (METHOD /path). */
+    routes: string[];
+    /** With the gateway: REST routes missing from the OpenAPI document. */
+    openapi: string[];
+  };
 }
 
 const PING_TIMEOUT_MS = 2000;
@@ -68,13 +80,23 @@ export async function readiness(broker: ServiceBroker, cfg: Readonly<Config>, st
   const state: Readiness["broker"] = stopping || b.stopping ? "stopping" : b.started ? "started" : "starting";
   const transporter: Readiness["transporter"] = !b.transit ? "none" : (await transporterAnswers(b.transit)) ? "connected" : "disconnected";
   const store: Readiness["store"] = !cfg.mongoUri ? "file" : state === "started" && (await storeAnswers(broker)) ? "open" : "unreachable";
+  // SERVICES, or (unset) every service this broker was given.
+  const expected = cfg.services ?? broker.services.map((s) => s.name).filter((n) => !n.startsWith("$"));
+  const registered = new Set(
+    (broker.registry.getServiceList({ onlyLocal: true, onlyAvailable: true, skipInternal: true }) as Array<{ name: string }>).map((s) => s.name),
+  );
+  const missing: Readiness["missing"] = { services: expected.filter((n) => !registered.has(n)).sort(), routes: [], openapi: [] };
+  const api = broker.getLocalService("api") as { gatewayGaps?: () => GatewayGaps } | undefined;
+  if (typeof api?.gatewayGaps === "function") Object.assign(missing, api.gatewayGaps());
+  const complete = !missing.services.length && !missing.routes.length && !missing.openapi.length;
   return {
-    ready: state === "started" && transporter !== "disconnected" && store !== "unreachable",
+    ready: state === "started" && transporter !== "disconnected" && store !== "unreachable" && complete,
     nodeID: broker.nodeID,
     broker: state,
     transporter,
     store,
     services: broker.services.map((s) => s.name).filter((n) => !n.startsWith("$")).sort(),
+    missing,
   };
 }
 

@@ -1,5 +1,5 @@
 /*
- * RepayMesh ops console — shell: login box (API key kept in localStorage), header with the signed-in
+ * RepayMesh ops console — shell: login box (API key kept in sessionStorage: this tab, until it closes), header with the signed-in
  * role, the business clock and the node, the left nav, and the start of the hash router.
  * Pages live in js/*.js and register themselves with RM.route before this script runs.
  */
@@ -105,7 +105,7 @@
       },
       h("div", { class: "login-brand" }, h("span", { class: "logo" }, "RM"), " RepayMesh"),
       h("h1", null, "Ops console"),
-      h("p", { class: "muted" }, "Sign in with your API key. It stays in this browser (localStorage) until you log out."),
+      h("p", { class: "muted" }, "Sign in with your API key. It stays in this tab only (sessionStorage) until you log out or close it."),
       h("label", { for: "api-key" }, "API key"),
       keyInput,
       err,

@@ -3,6 +3,7 @@
  * `params` and `doc`), so it never drifts from what the gateway serves.
  */
 import type { ActionDoc } from "../contracts/common";
+import { responseSchema } from "./api.responses";
 
 type Rule = Record<string, any>;
 
@@ -101,15 +102,20 @@ export function buildOpenApi(actions: ActionInfo[], opts: { basePath: string; ve
         tags: a.doc?.tags ?? [a.name.split(".")[0]],
         parameters,
         responses: {
-          "200": { description: "OK", content: { "application/json": { schema: {} } } },
+          "200": { description: "OK", content: { "application/json": { schema: responseSchema(a.name) } } },
           "4XX": { description: "Client error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
         },
       };
-      if (a.doc?.description) op.description = a.doc.description;
-      if (a.doc?.role) op["x-role"] = a.doc.role;
+      // The role the gateway enforces (services/api.service.ts authorize): the action's doc.role, else
+      // viewer for reads and ops for writes; none on the public paths.
+      const isPublic = opts.publicPaths.includes(path);
+      const role = isPublic ? undefined : (a.doc?.role ?? (method.toUpperCase() === "GET" || method.toUpperCase() === "HEAD" ? "viewer" : "ops"));
+      const roleLine = role ? `Requires the ${role} role (or higher).` : "Public: no API key needed.";
+      op.description = a.doc?.description ? `${a.doc.description}\n\n${roleLine}` : roleLine;
+      if (role) op["x-required-role"] = role;
       if (stream) op.requestBody = { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } };
       else if (!isRead) op.requestBody = { required: true, content: { "application/json": { schema: objectSchema(bodyProps, params.$$strict === true) } } };
-      if (opts.publicPaths.includes(path)) op.security = [];
+      if (isPublic) op.security = [];
       paths[path] = { ...(paths[path] ?? {}), [method.toLowerCase()]: op };
     }
   }

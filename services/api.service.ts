@@ -10,12 +10,20 @@ import { Errors, type Context, type ServiceSchema } from "moleculer";
 import type { Config } from "../config";
 import { generateKey, hashKey, roleAllows, verifyKey, type Role, type StoredKey } from "../domain/auth";
 import { scrubValidationDetails } from "../mixins/domain-errors.middleware";
-import { buildOpenApi, type ActionInfo } from "./api.openapi";
+import { type ActionInfo } from "./api.openapi";
+import { gatewayGaps, openApiFrom } from "./api.readiness";
+import { guardRequest, loggableUrl } from "./api.security";
+import { readiness } from "../bin/health";
 import { bodyPolicy } from "./api.body-policy";
 
 const BASE = "/api/v1";
 const PUBLIC_ACTIONS: ActionInfo[] = [
   { name: "api.health", rest: "GET /health", doc: { summary: "Liveness and what this node runs (no auth)", tags: ["ops"] } },
+  {
+    name: "api.ready",
+    rest: "GET /ready",
+    doc: { summary: "Readiness (no auth): 200 once every service of the node is registered, every route served and this document complete; 503 with what is missing", tags: ["ops"] },
+  },
   { name: "api.openapi", rest: "GET /openapi.json", doc: { summary: "This OpenAPI document (no auth)", tags: ["ops"] } },
 ];
 
@@ -79,7 +87,17 @@ export default function apiService(cfg: Config): ServiceSchema {
           authentication: false,
           authorization: false,
           mappingPolicy: "restrict",
-          aliases: { "GET /health": "api.health", "GET /openapi.json": "api.openapi" },
+          aliases: {
+            "GET /health": "api.health",
+            "GET /openapi.json": "api.openapi",
+            // bin/health.ts's readiness, answered here too (no action call: the answer is 503 until ready).
+            "GET /ready"(req: any, res: any) {
+              readiness(req.$service.broker, cfg).then(
+                (r) => sendJson(res, r.ready ? 200 : 503, r),
+                () => sendJson(res, 503, { ready: false }),
+              );
+            },
+          },
           bodyParsers: { json: false, urlencoded: false },
         },
         {
@@ -160,21 +178,33 @@ export default function apiService(cfg: Config): ServiceSchema {
       },
       openapi: {
         handler(this: any) {
-          const list = this.broker.registry.getServiceList({ withActions: true, onlyAvailable: true, skipInternal: true });
-          const seen = new Set<string>();
-          const actions: ActionInfo[] = [...PUBLIC_ACTIONS];
-          for (const svc of list) {
-            for (const a of Object.values(svc.actions ?? {}) as any[]) {
-              if (!a.rest || seen.has(a.name) || (a.visibility && a.visibility !== "published")) continue;
-              seen.add(a.name);
-              actions.push({ name: a.name, rest: a.rest, params: a.params, doc: a.doc });
-            }
-          }
-          return buildOpenApi(actions, { basePath: BASE, version: pkgVersion, publicPaths: [`${BASE}/health`, `${BASE}/openapi.json`] });
+          return this.openApiDocument();
         },
       },
     },
     methods: {
+      /** Security headers on every answer, and no API key in a query string (services/api.security.ts). */
+      httpHandler(this: any, req: any, res: any, next: any) {
+        if (guardRequest(req, res)) return;
+        return (ApiGateway as any).methods.httpHandler.call(this, req, res, next);
+      },
+      /** moleculer-web's request log line, without the query string. */
+      logRequest(this: any, req: any) {
+        if (req.$route && !req.$route.logging) return;
+        const level = this.settings.logRequest;
+        if (level && level in this.logger) this.logger[level](`=> ${req.method} ${loggableUrl(req.originalUrl)}`);
+      },
+      openApiDocument(this: any) {
+        return openApiFrom(this.broker.registry, PUBLIC_ACTIONS, {
+          basePath: BASE,
+          version: pkgVersion,
+          publicPaths: PUBLIC_ACTIONS.flatMap((a) => (typeof a.rest === "string" ? [BASE + a.rest.split(" ")[1]] : [])),
+        });
+      },
+      /** What bin/health.ts's readiness asks of the gateway: routes not served yet, or not documented. */
+      gatewayGaps(this: any) {
+        return gatewayGaps(this, BASE);
+      },
       /** Rebuild the REST aliases from the registry now (they also follow $services.changed, debounced). */
       refreshAliases(this: any) {
         for (const route of this.routes ?? []) if (route.opts.autoAliases) this.regenerateAutoAliases(route);

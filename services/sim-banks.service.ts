@@ -12,13 +12,14 @@
  * code) apply at start.
  */
 import { Readable } from "node:stream";
-import type { Context, ServiceSchema } from "moleculer";
+import { Errors, type Context, type ServiceSchema } from "moleculer";
 import { actorOf } from "../mixins/actor";
 import type { ValidationSchema } from "fastest-validator";
 import type { Config } from "../config";
 import { DomainError } from "../domain/errors";
 import { ConfigError } from "../config";
 import { ChannelsMixin, LARGE_ANSWER_BYTES } from "../mixins/channels.mixin";
+import { ChannelUnavailableError } from "../channels/channel";
 import { answerBankCall, OPERATIONS, type BankCallAnswer, type BankCallParams, type SimBankEndpoint } from "../channels";
 import { ClockMixin } from "../mixins/clock.mixin";
 import { amountRule, dateRule } from "../contracts/common";
@@ -158,7 +159,16 @@ export default function simBanksService(cfg: Config): ServiceSchema {
         doc: { summary: "A simulated bank's statement file for a business date, in its own CSV layout", tags: ["sim-banks"] },
         async handler(this: any, ctx: Context<{ code: string; date: string }>) {
           this.bank(ctx.params.code);
-          const csv: string = await this.channels.get(ctx.params.code).statement(ctx.params.date);
+          let csv: string;
+          try {
+            csv = await this.channels.get(ctx.params.code).statement(ctx.params.date);
+          } catch (err) {
+            // The bank is down (outage) or did not answer: the caller may ask again later — 503, not a fault of ours.
+            if (err instanceof ChannelUnavailableError) {
+              throw new Errors.MoleculerRetryableError(`${err.channel} cannot deliver its statement now; try again later`, 503, "BANK_UNAVAILABLE", { channel: err.channel, kind: err.kind });
+            }
+            throw err;
+          }
           (ctx.meta as any).$responseType = "text/csv; charset=utf-8";
           return csv;
         },

@@ -24,6 +24,8 @@
         if (k === "class") el.className = v;
         else if (k === "text") el.textContent = String(v);
         else if (k === "dataset") Object.assign(el.dataset, v);
+        // Through the CSSOM: the Content-Security-Policy (style-src 'self') refuses style attributes.
+        else if (k === "style") el.style.cssText = String(v);
         else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
         else if (k === "value") {
           if (tag === "select") selectValue = v;
@@ -230,17 +232,24 @@
     }
   }
 
+  // The key lives in sessionStorage: this tab only, gone when it closes (a reload keeps it). Not
+  // localStorage, which keeps it on disk for every tab of the origin until someone logs out.
   function getKey() {
     try {
-      return localStorage.getItem(KEY_STORAGE) || "";
+      return sessionStorage.getItem(KEY_STORAGE) || "";
     } catch {
       return "";
     }
   }
 
   function setKey(key) {
-    if (key) localStorage.setItem(KEY_STORAGE, key);
-    else localStorage.removeItem(KEY_STORAGE);
+    try {
+      localStorage.removeItem(KEY_STORAGE); // a key an older console left there
+    } catch {
+      /* storage disabled */
+    }
+    if (key) sessionStorage.setItem(KEY_STORAGE, key);
+    else sessionStorage.removeItem(KEY_STORAGE);
   }
 
   function queryString(query) {

@@ -77,6 +77,7 @@ describe("web console", () => {
       document: { readyState: "loading", addEventListener: () => undefined },
       location: { hash: "" },
       localStorage: { getItem: () => null, setItem: () => undefined, removeItem: () => undefined },
+      sessionStorage: { getItem: () => null, setItem: () => undefined, removeItem: () => undefined },
     };
     sandbox.window = sandbox;
     vm.createContext(sandbox);

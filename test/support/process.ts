@@ -48,16 +48,10 @@ export async function api(port: number, method: string, url: string, body?: unkn
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
-/** A read route of each service: built once the gateway's aliases for that service are. */
-const PROBES: Record<string, string> = {
-  "order-sync": "/api/v1/orders",
-  schedule: "/api/v1/plans",
-  rules: "/api/v1/rules",
-  ledger: "/api/v1/trades",
-  "sign-bind": "/api/v1/bindings",
-};
-
-/** Poll the gateway's health until `services` are all listed and their routes answer. */
+/**
+ * Poll the gateway until `services` are all listed in its health and it answers /api/v1/ready with
+ * 200 (every route of the available services served and documented: bin/health.ts's readiness).
+ */
 export async function waitForServicesOver(port: number, services: string[], node: NodeProcess, timeoutMs = 45_000): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -66,18 +60,15 @@ export async function waitForServicesOver(port: number, services: string[], node
     try {
       const h = await api(port, "GET", "/api/v1/health");
       last = h.body;
-      // Listed in health, and the gateway's routes built (an authenticated list answers 200): the
-      // aliases are rebuilt a little after services register (debounced), so a listed service's
-      // route can still be missing for a moment.
       if (h.status === 200 && services.every((s) => h.body.services.includes(s))) {
-        const probes = ["rules", ...services].map((s) => PROBES[s]).filter(Boolean);
-        const answers = await Promise.all(probes.map((url) => api(port, "GET", url)));
-        if (answers.every((a) => a.status === 200)) return h.body;
+        const ready = await api(port, "GET", "/api/v1/ready");
+        last = ready.body;
+        if (ready.status === 200) return h.body;
       }
     } catch (err) {
       last = err;
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`services ${services.join(",")} not up in ${timeoutMs} ms; last health: ${JSON.stringify(last)}\n${node.output()}`);
+  throw new Error(`services ${services.join(",")} not up in ${timeoutMs} ms; last health/readiness: ${JSON.stringify(last)}\n${node.output()}`);
 }

@@ -4,7 +4,7 @@
  * group of bin/roles.ts; every setting a container is given one the code reads, and its values
  * accepted by loadConfig; no named volume mounted by two containers; sim-banks on exactly one
  * container, not scaled, with its journal folder on its own volume; a readiness health check on every
- * node container; no data-owning service on an executor (or any scaled container without MONGO_URI);
+ * node container (a gateway's at its own /api/v1/ready); no data-owning service on an executor (or any scaled container without MONGO_URI);
  * the secrets required where the code reads them, and set by the header's example command.
  * `composeProblems` lists what is wrong; the last tests break a copy of the file to show it notices.
  */
@@ -142,7 +142,11 @@ function composeProblems(text: string): string[] {
     const hc = c.healthcheck;
     const test = Array.isArray(hc?.test) ? hc.test.join(" ") : (hc?.test ?? "");
     if (!hc || hc.disable || !test) problems.push(`${name}: no healthcheck`);
-    else if (!env.HEALTH_PORT || !test.includes(`:${env.HEALTH_PORT}/ready`)) problems.push(`${name}: its healthcheck does not ask HEALTH_PORT's /ready`);
+    else if (services.includes("api")) {
+      // A gateway node is ready when its routes are: it asks the gateway's own /api/v1/ready.
+      const port = interpolate(env.PORT ?? "3000", standIns);
+      if (!test.includes(`:${port}/api/v1/ready`)) problems.push(`${name}: its healthcheck does not ask the gateway's /api/v1/ready on port ${port}`);
+    } else if (!env.HEALTH_PORT || !test.includes(`:${env.HEALTH_PORT}/ready`)) problems.push(`${name}: its healthcheck does not ask HEALTH_PORT's /ready`);
 
     // Where data may live, and the roles.
     const scaled = example.scales.includes(name) || (c.deploy?.replicas ?? 1) > 1;
@@ -213,6 +217,7 @@ describe("docker-compose.yml against the code", () => {
     ["the banks on a worker too", (t) => t.replace("SERVICES: schedule,", "SERVICES: sim-banks,schedule,"), /sim-banks runs on core, worker/],
     ["a volume mounted twice", (t) => t.replace("      SERVICES: deduction-executor,fee-calculator\n", "      SERVICES: deduction-executor,fee-calculator\n    volumes: [\"sim-banks:/app/banks\"]\n"), /volume sim-banks is mounted by core, executor/],
     ["a node without a health check", (t) => t.replace("      SERVICES: deduction-executor,fee-calculator\n", "      SERVICES: deduction-executor,fee-calculator\n    healthcheck:\n      disable: true\n"), /executor: no healthcheck/],
+    ["the gateway checked at HEALTH_PORT (before its routes exist)", (t) => t.replace("http://127.0.0.1:3000/api/v1/ready", "http://127.0.0.1:8081/ready"), /gateway: its healthcheck does not ask the gateway's \/api\/v1\/ready on port 3000/],
     ["the data key missing on the workers", (t) => t.replace(/ {6}REPAYMESH_DATA_KEY: .*\n/, ""), /worker runs order-sync,sign-bind,webhooks and does not require REPAYMESH_DATA_KEY/],
     ["the example command without the data key", (t) => t.replace(" REPAYMESH_DATA_KEY=$(openssl rand -hex 32)", ""), /example command does not set REPAYMESH_DATA_KEY/],
     ["the core scaled", (t) => t.replace("--scale executor=3", "--scale executor=3 --scale core=2"), /core runs sim-banks and is scaled/],
