@@ -3,7 +3,7 @@ import type { ValidationSchema } from "fastest-validator";
 import type { TradeState } from "../domain/trade-state";
 import type { PendingStep } from "../domain/ledger-core";
 import { tradeNoRule } from "../domain/trade-numbers";
-import { amountRule, dateRule, idRule, optionalDateRule, optionalIdRule, pageRules, type PageParams } from "./common";
+import { amountRule, positiveAmountRule, dateRule, idRule, optionalDateRule, optionalIdRule, pageRules, type PageParams } from "./common";
 
 export type TradeKind = "DEBIT" | "PAYOUT";
 
@@ -313,7 +313,7 @@ export interface AdjustPositionParams {
 export const adjustPositionParams = {
   $$strict: true,
   channel: { type: "string", pattern: "^[A-Z0-9_]{1,16}$" },
-  amount: amountRule,
+  amount: positiveAmountRule,
   direction: { type: "enum", values: ["TOP_UP", "WITHDRAW"] },
   reason: { type: "string", min: 3, max: 200 },
   lowWatermark: { ...amountRule, optional: true },
@@ -351,7 +351,7 @@ export interface ReconTradesParams {
   limit?: number;
 }
 export const reconTradesParams = {
-  $$strict: "remove",
+  $$strict: true,
   channel: { type: "string", pattern: "^[A-Z0-9_]{1,16}$" },
   date: dateRule,
   after: { type: "string", max: 64, optional: true },

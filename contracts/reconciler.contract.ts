@@ -111,10 +111,10 @@ export interface StartRunParams {
   wait?: boolean;
 }
 export const startRunParams = {
-  $$strict: "remove",
+  $$strict: true,
   channel: channelRule,
   date: dateRule,
-  wait: { type: "boolean", optional: true, convert: true },
+  wait: { type: "boolean", optional: true },
 } satisfies ValidationSchema<StartRunParams>;
 
 export interface UploadParams extends StartRunParams {
@@ -129,12 +129,12 @@ export const uploadParams = {
 } satisfies ValidationSchema<UploadParams>;
 
 /** A raw upload: the body is the file, channel and date in the path. */
-export const uploadRawParams = { ...startRunParams } satisfies ValidationSchema<StartRunParams>;
+export const uploadRawParams = { ...startRunParams, wait: { type: "boolean", optional: true, convert: true } } satisfies ValidationSchema<StartRunParams>; // wait from the query string
 
 export interface RunIdParams {
   runId: string;
 }
-export const runIdParams = { $$strict: "remove", runId: runIdRule } satisfies ValidationSchema<RunIdParams>;
+export const runIdParams = { $$strict: true, runId: runIdRule } satisfies ValidationSchema<RunIdParams>;
 
 export interface ListRunsParams extends PageParams {
   channel?: string;
@@ -142,7 +142,7 @@ export interface ListRunsParams extends PageParams {
   status?: RunStatus;
 }
 export const listRunsParams = {
-  $$strict: "remove",
+  $$strict: true,
   ...pageRules,
   channel: { ...channelRule, optional: true },
   date: optionalDateRule,
@@ -157,7 +157,7 @@ export interface ListDiscrepanciesParams extends PageParams {
   status?: "OPEN" | "RESOLVED";
 }
 export const listDiscrepanciesParams = {
-  $$strict: "remove",
+  $$strict: true,
   ...pageRules,
   runId: { ...runIdRule, optional: true },
   channel: { ...channelRule, optional: true },
@@ -172,7 +172,7 @@ export interface ResolveParams {
   note: string;
 }
 export const resolveParams = {
-  $$strict: "remove",
+  $$strict: true,
   id: { type: "string", pattern: "^[A-Z0-9_]{1,16}:\\d{4}-\\d{2}-\\d{2}:[A-Za-z0-9_.:-]{1,64}:[A-Z_]{8,16}$" },
   action: { type: "enum", values: [...RESOLUTIONS] },
   note: { type: "string", min: 3, max: 500 },
@@ -182,7 +182,7 @@ export interface AlertCheckParams {
   olderThanDays?: number;
 }
 export const alertCheckParams = {
-  $$strict: "remove",
+  $$strict: true,
   olderThanDays: { type: "number", integer: true, min: 0, max: 365, optional: true },
 } satisfies ValidationSchema<AlertCheckParams>;
 

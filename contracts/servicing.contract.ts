@@ -11,7 +11,8 @@ import { PRICE_RATIO_PATTERN } from "./asset-transfer.contract";
 
 const opNo = { type: "string", pattern: "^[A-Za-z0-9_-]{4,48}$", messages: { stringPattern: "'{field}' must be 4-48 letters, digits, _ or -" } } as const;
 const reason = { type: "string", min: 2, max: 200, trim: true } as const;
-const period = { type: "number", integer: true, min: 1, max: 3650, convert: true } as const;
+/** In bodies: a JSON integer, never coerced (`true` or `[1]` are refused). */
+const period = { type: "number", integer: true, min: 1, max: 3650 } as const;
 
 export interface AccrueParams {
   planId: string;

@@ -25,7 +25,7 @@
 import type { Flow, OpenTradeParams, Position, Trade, TransitionParams } from "../contracts/ledger.contract";
 import { DomainError } from "./errors";
 import { AuditHistory, type HistoryRecord } from "./history";
-import { fmt, money, ZERO } from "./money";
+import { AMOUNT_PATTERN, fmt, money, ZERO } from "./money";
 import type { Store } from "./store";
 import { assertTransition, isFinal, type TradeState } from "./trade-state";
 import type { TakeTurn } from "./turns";
@@ -307,6 +307,10 @@ export class LedgerCore {
       const balance = p.direction === "TOP_UP" ? money(pos.balance).plus(amount) : money(pos.balance).minus(amount);
       if (balance.minus(money(pos.reserved)).lt(ZERO)) {
         throw new DomainError("POSITION_INSUFFICIENT", `Withdrawing ${p.amount} would leave ${channel} below its reservations`, { channel });
+      }
+      // A balance every later amount rule accepts (15 integer digits): past it every payout would fail on the position.
+      if (!AMOUNT_PATTERN.test(fmt(balance))) {
+        throw new DomainError("INVALID_AMOUNT", `Topping up ${p.amount} would take ${channel} past the largest balance a position holds (15 integer digits)`, { channel, field: "amount" });
       }
       return {
         $set: { balance: fmt(balance), ...(p.lowWatermark ? { lowWatermark: p.lowWatermark } : {}) },

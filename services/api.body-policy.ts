@@ -6,6 +6,7 @@
  *   - the body is one JSON object (422 for an array, a string, a number, `null`);
  *   - no key anywhere in it is `__proto__`, `constructor` or `prototype` (422): such a key would
  *     slip past the strict unknown-field check when the body is merged, and its values be used.
+ * Stream aliases (the raw statement upload) are left to their action.
  * Then each action's strict schema decides (unknown fields refused, no coercion of body values).
  */
 import { Errors } from "moleculer";
@@ -39,8 +40,11 @@ function hasBody(req: { headers: Record<string, string | string[] | undefined> }
 }
 
 /** moleculer-web `use` middleware: `(req, res, next)`; an error goes to the gateway's onError. */
-export function bodyPolicy(req: any, _res: unknown, next: (err?: unknown) => void): void {
+export function bodyPolicy(this: any, req: any, _res: unknown, next: (err?: unknown) => void): void {
   if (!BODY_METHODS.has(String(req.method).toUpperCase())) return next();
+  // A stream alias takes the raw body (a statement file of any size): its own action checks it.
+  const found = typeof this?.resolveAlias === "function" ? this.resolveAlias(req.parsedUrl, req.method) : null;
+  if (found?.alias?.type === "stream") return next();
   const type = String(req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
   const json = type === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(type);
   if (!json) {

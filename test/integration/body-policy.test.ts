@@ -71,9 +71,11 @@ describe("the gateway's body policy", () => {
     const doc = (await node.http("GET", "/api/v1/openapi.json", undefined, null)).body;
     const ops: Array<[string, string]> = [];
     for (const [p, item] of Object.entries<any>(doc.paths)) {
+      // The raw statement upload takes the file itself as its body (a stream alias): test/e2e/reconciliation.test.ts.
+      if (p.endsWith("/reconciliations/upload/{channel}/{date}")) continue;
       for (const m of Object.keys(item)) if (["post", "put", "patch", "delete"].includes(m)) ops.push([m.toUpperCase(), p.replace(/\{[^}]+\}/g, "X1")]);
     }
-    expect(ops.length).toBeGreaterThan(40);
+    expect(ops.length).toBeGreaterThanOrEqual(40);
     const before = await storeCounts(node);
     const wrong: string[] = [];
     for (const [method, url] of ops) {

@@ -24,7 +24,7 @@ function declared(node: TestNode): Declared {
 
 function outboxesDeclareTheirIndex(node: TestNode): void {
   const outboxes = (node.broker.services as any[]).filter((s) => s.outboxCollections);
-  expect(outboxes.map((s) => s.name).sort()).toEqual(["ledger", "order-sync", "reconciler", "schedule", "sign-bind"]);
+  expect(outboxes.map((s) => s.name).sort()).toEqual(["alerts", "ledger", "order-sync", "reconciler", "schedule", "sign-bind"]);
   for (const svc of outboxes) {
     for (const c of svc.outboxCollections as string[]) expect({ service: svc.name, collection: c, indexed: svc.storeIndexes[c]?.some((ix: IndexSpec) => ix.field === OUTBOX_INDEX.field && ix.sparse) }).toEqual({ service: svc.name, collection: c, indexed: true });
   }

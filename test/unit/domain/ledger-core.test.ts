@@ -34,6 +34,15 @@ async function failedPayout(l: LedgerCore) {
 }
 
 describe("ledger core", () => {
+  it("refuses a top-up that would take a position past 15 integer digits, and changes nothing", async () => {
+    const { ledger, positions } = core();
+    await ledger.adjust("BANK_A", { amount: "999999999999000.00", direction: "TOP_UP", reason: "float", by: "test" });
+    await expect(ledger.adjust("BANK_A", { amount: "1000.00", direction: "TOP_UP", reason: "float", by: "test" })).rejects.toMatchObject({ code: "INVALID_AMOUNT" });
+    expect((await positions.findById("BANK_A"))?.balance).toBe("999999999999000.00");
+    await ledger.adjust("BANK_A", { amount: "999.99", direction: "TOP_UP", reason: "float", by: "test" });
+    expect((await positions.findById("BANK_A"))?.balance).toBe("999999999999999.99");
+  });
+
   it("writes a debit's steps with its outcome; each step finishes once", async () => {
     const { ledger, flows, trades } = core();
     await ledger.open({ tradeNo: "D-P1-S-1", kind: "DEBIT", amount: "100.00", channel: "BANK_A", openKey: "P1", attempt: 1, planId: "P1", partition: 0 } as any);
