@@ -55,6 +55,8 @@ export interface Config {
   channelRetryMs: number;
   /** How soon the outbox relay publishes what a write recorded. */
   outboxFlushMs: number;
+  /** Wrong SMS codes per channel agreement before it is FAILED (SIGN_CONFIRM_MAX_ATTEMPTS). */
+  signConfirmMaxAttempts: number;
   /** How often the outbox sweep looks for entries left behind (a crash between a write and its publication). */
   outboxSweepMs: number;
   /** Webhook retry back-off, one delay per retry (ms); after the last the delivery is FAILED (redeliver by hand). */
@@ -187,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     apiKeys: nonEmpty(env, "REPAYMESH_API_KEYS") ? parseApiKeys(env.REPAYMESH_API_KEYS as string) : undefined,
     channelRetryMs: int(env, "CHANNEL_RETRY_MS", 200, 1, 600_000),
     outboxFlushMs: int(env, "OUTBOX_FLUSH_MS", 20, 0, 600_000),
+    signConfirmMaxAttempts: int(env, "SIGN_CONFIRM_MAX_ATTEMPTS", 5, 1, 20),
     outboxSweepMs: int(env, "OUTBOX_SWEEP_MS", 10_000, 50, 3_600_000),
     webhookBackoffMs: msList(env, "WEBHOOK_BACKOFF_MS", [10_000, 30_000, 120_000, 600_000, 3_600_000, 21_600_000]),
     webhookTimeoutMs: int(env, "WEBHOOK_TIMEOUT_MS", 5000, 100, 120_000),

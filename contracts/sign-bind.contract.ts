@@ -56,6 +56,10 @@ export interface Agreement {
   status: AgreementStatus;
   signRequestId?: string;
   agreementNo?: string;
+  /** Wrong codes so far (the limit is SIGN_CONFIRM_MAX_ATTEMPTS). */
+  attempts?: number;
+  /** HMAC of the code that signed: a replay with it returns the first answer. Never leaves the service. */
+  codeHash?: string;
   failure?: { reason: string; bankCode?: string; message?: string };
   updatedAt: string;
 }

@@ -29,7 +29,8 @@ import {
   type CreateBindingParams,
   type ListBindingsParams,
 } from "../contracts/sign-bind.contract";
-import type { PaymentChannel } from "../channels/channel";
+import type { PaymentChannel, SignDone, SignFailure } from "../channels/channel";
+import { applyConfirm } from "../domain/binding-confirm";
 import { findPage, StoreMixin } from "../mixins/store.mixin";
 import { ClockMixin } from "../mixins/clock.mixin";
 import { ChannelsMixin } from "../mixins/channels.mixin";
@@ -37,8 +38,8 @@ import { ChannelsMixin } from "../mixins/channels.mixin";
 export type BindingView = Omit<Binding, "_id" | "cardEnc" | "idNoEnc" | "mobileEnc" | "liveKey" | "cardFingerprint"> & { bindingId: string };
 
 export function bindingView(b: Binding): BindingView {
-  const { _id, cardEnc: _c, idNoEnc: _i, mobileEnc: _m, liveKey: _l, cardFingerprint: _f, outbox: _o, ...rest } = b as Binding & { outbox?: unknown };
-  return { bindingId: _id, ...rest };
+  const { _id, cardEnc: _c, agreements: ags, idNoEnc: _i, mobileEnc: _m, liveKey: _l, cardFingerprint: _f, outbox: _o, ...rest } = b as Binding & { outbox?: unknown };
+  return { bindingId: _id, ...rest, agreements: ags.map(({ codeHash: _h, ...a }) => a) } as BindingView;
 }
 
 export default function signBindService(cfg: Config): ServiceSchema {
@@ -128,28 +129,36 @@ export default function signBindService(cfg: Config): ServiceSchema {
             throw new DomainError("BINDING_STATE", `Binding ${binding._id} is ${binding.status}`, { status: binding.status });
           }
           const codes = ctx.params.codes;
-          const unknown = Object.keys(codes).filter((c) => !binding.agreements.some((a) => a.channel === c && a.status === "PENDING"));
-          if (unknown.length) throw new DomainError("VALIDATION_ERROR", `No pending agreement for ${unknown.join(", ")}`, { field: "codes", channels: unknown });
-          const agreements: Agreement[] = [];
+          const unknown = Object.keys(codes).filter((c) => !binding.agreements.some((a) => a.channel === c));
+          if (unknown.length) throw new DomainError("VALIDATION_ERROR", `No agreement for ${unknown.join(", ")}`, { field: "codes", channels: unknown });
+          const hashOf = (code: string) => fingerprint(code, this.dataKey);
+          const answers: Record<string, { res: SignDone | SignFailure; codeHash: string }> = {};
           for (const a of binding.agreements) {
             const code = codes[a.channel];
-            if (a.status !== "PENDING" || code === undefined || !a.signRequestId) {
-              agreements.push(a);
-              continue;
-            }
-            const res = await (this.channels.get(a.channel) as PaymentChannel).confirmSign(a.signRequestId, code);
-            if (res.status === "SIGNED") agreements.push({ ...a, status: "ACTIVE", agreementNo: res.agreementNo, updatedAt: this.clock.iso() });
-            else if (res.status === "UNAVAILABLE") agreements.push(a); // try again later
-            else agreements.push({ ...a, status: "FAILED", failure: { reason: res.reason, bankCode: res.bankCode, message: res.message }, updatedAt: this.clock.iso() });
+            if (code === undefined || a.status !== "PENDING" || !a.signRequestId) continue;
+            answers[a.channel] = { res: await (this.channels.get(a.channel) as PaymentChannel).confirmSign(a.signRequestId, code), codeHash: hashOf(code) };
           }
-          const active = agreements.filter((a) => a.status === "ACTIVE").map((a) => a.channel);
-          const pending = agreements.some((a) => a.status === "PENDING");
-          const status = active.length ? "ACTIVE" : pending ? "PENDING" : "FAILED";
-          const signed = status === "ACTIVE" && binding.status !== "ACTIVE";
-          const event: BindingSignedEvent = { bindingId: binding._id, customerId: binding.customerId, channels: active };
-          const saved = await this.save(binding, { agreements, status, ...(status === "FAILED" ? { liveKey: undefined } : {}) }, signed ? [["binding.signed", event as unknown as Record<string, unknown>]] : []);
-          if (!active.length && !pending) throw new DomainError("SIGN_FAILED", "No channel accepted the code", { agreements: agreements.map((a) => ({ channel: a.channel, status: a.status, failure: a.failure })) });
-          return bindingView(saved);
+          // Compare-and-set; on a conflict the answers are applied again to what the other node wrote, so every attempt counts and a signing is written once.
+          for (let cur = binding; ; cur = await this.load(binding._id)) {
+            const done = Object.keys(codes).filter((c) => cur.agreements.some((a) => a.channel === c && a.status !== "PENDING"));
+            if (done.length && done.length === Object.keys(codes).length && done.every((c) => cur.agreements.some((a) => a.channel === c && a.status === "ACTIVE" && a.codeHash === hashOf(codes[c])))) {
+              return { ...bindingView(cur), replayed: true };
+            }
+            const stale = done.filter((c) => !answers[c] || cur.agreements.some((a) => a.channel === c && a.status !== "ACTIVE"));
+            if (stale.length && !Object.keys(answers).length) throw new DomainError("BINDING_STATE", `Agreements ${stale.join(", ")} are no longer pending`, { channels: stale, status: cur.status });
+            const next = applyConfirm(cur.agreements, answers, cfg.signConfirmMaxAttempts, this.clock.iso());
+            const signed = next.status === "ACTIVE" && cur.status !== "ACTIVE";
+            const event: BindingSignedEvent = { bindingId: cur._id, customerId: cur.customerId, channels: next.agreements.filter((a) => a.status === "ACTIVE").map((a) => a.channel) };
+            let saved: Binding;
+            try {
+              saved = await this.save(cur, { agreements: next.agreements, status: next.status, ...(next.status === "FAILED" ? { liveKey: undefined } : {}) }, signed ? [["binding.signed", event as unknown as Record<string, unknown>]] : []);
+            } catch (err: any) {
+              if (err?.code === "VERSION_CONFLICT" || err?.type === "VERSION_CONFLICT") continue;
+              throw err;
+            }
+            if (next.status === "FAILED") throw new DomainError("SIGN_FAILED", "No channel accepted the code", { agreements: next.agreements.map((a) => ({ channel: a.channel, status: a.status, failure: a.failure })) });
+            return bindingView(saved);
+          }
         },
       },
       unbind: {
