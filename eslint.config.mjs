@@ -14,5 +14,5 @@ export default tseslint.config(
   },
   { files: ["**/*.js", "**/*.cjs"], languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly", __dirname: "readonly", process: "readonly", console: "readonly" } } },
   { files: ["public/**/*.js"], languageOptions: { sourceType: "script", globals: { window: "readonly", document: "readonly", fetch: "readonly", localStorage: "readonly", sessionStorage: "readonly", console: "readonly", URLSearchParams: "readonly", alert: "readonly", location: "readonly", setTimeout: "readonly", Chart: "readonly" } } },
-  { files: ["bin/**", "bench/**", "scripts/**"], rules: { "no-console": "off" } },
+  { files: ["bin/**", "bench/**", "scripts/**", "examples/**"], rules: { "no-console": "off" } },
 );
