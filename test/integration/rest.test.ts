@@ -108,7 +108,7 @@ describe("REST gateway", () => {
       ["term 601", { ...base, term: 601 }, 422, "INVALID_TERM"],
       ["fractional term", { ...base, term: 1.5 }, 422, "VALIDATION_ERROR"],
       ["term as text", { ...base, term: "12" }, 422, "VALIDATION_ERROR"],
-      ["impossible date", { ...base, startDate: "2026-02-30" }, 422, "VALIDATION_ERROR"], // the shared date rule (contracts/common.ts) refuses it before any action runs,
+      ["impossible date", { ...base, startDate: "2026-02-30" }, 422, "VALIDATION_ERROR"], // the shared date rule (contracts/common.ts) refuses it before any action runs
       ["malformed date", { ...base, startDate: "15/01/2026" }, 422, "VALIDATION_ERROR"],
       ["unknown method", { ...base, repaymentMethod: "BALLOON_ONLY" }, 422, "VALIDATION_ERROR"],
       ["unknown biz type", { ...base, bizType: "MORTGAGE" }, 422, "VALIDATION_ERROR"],
