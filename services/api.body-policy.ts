@@ -5,7 +5,9 @@
  *     form or text body was silently ignored before, and the action ran on its defaults);
  *   - the body is one JSON object (422 for an array, a string, a number, `null`);
  *   - no key anywhere in it is `__proto__`, `constructor` or `prototype` (422): such a key would
- *     slip past the strict unknown-field check when the body is merged, and its values be used.
+ *     slip past the strict unknown-field check when the body is merged, and its values be used;
+ *   - no value anywhere in it is `null` (422): an optional field took null as "given" and stored it
+ *     or crashed on it; no contract documents null, a caller leaves the field out.
  * Stream aliases (the raw statement upload) are left to their action.
  * Then each action's strict schema decides (unknown fields refused, no coercion of body values).
  */
@@ -20,18 +22,34 @@ function refuse(status: number, type: string, message: string, data?: Record<str
   return new Errors.MoleculerClientError(message, status, type, data);
 }
 
-/** The first prototype key in `value` (its path), `"<too deep>"` past MAX_DEPTH, or null. */
-export function prototypeKeyPath(value: unknown, path = "", depth = 0): string | null {
-  if (value === null || typeof value !== "object") return null;
-  if (depth > MAX_DEPTH) return `${path || "body"} <too deep>`;
+export interface BodyFault {
+  /** Where: `customer.name`, `planIds[0]`. */
+  field: string;
+  why: "PROTOTYPE_KEY" | "NULL" | "TOO_DEEP";
+}
+
+/**
+ * The first thing in a body no contract accepts, or null: a prototype key, a `null` (no field of any
+ * contract documents null; leave a field out instead), or nesting past MAX_DEPTH.
+ */
+export function bodyFault(value: unknown, path = "", depth = 0): BodyFault | null {
+  if (value === null) return { field: path || "body", why: "NULL" };
+  if (typeof value !== "object") return null;
+  if (depth > MAX_DEPTH) return { field: path || "body", why: "TOO_DEEP" };
   for (const key of Object.keys(value)) {
     const here = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-    if (PROTOTYPE_KEYS.has(key)) return here;
-    const found = prototypeKeyPath((value as Record<string, unknown>)[key], here, depth + 1);
+    if (PROTOTYPE_KEYS.has(key)) return { field: here, why: "PROTOTYPE_KEY" };
+    const found = bodyFault((value as Record<string, unknown>)[key], here, depth + 1);
     if (found) return found;
   }
   return null;
 }
+
+const FAULT_MESSAGE: Record<BodyFault["why"], (field: string) => string> = {
+  PROTOTYPE_KEY: (f) => `The body may not contain the key ${f.split(/[.[]/).pop()?.replace("]", "")}`,
+  NULL: (f) => `'${f}' is null: leave a field out instead of sending null`,
+  TOO_DEEP: () => `The body is nested deeper than ${MAX_DEPTH} levels`,
+};
 
 function hasBody(req: { headers: Record<string, string | string[] | undefined> }): boolean {
   const len = req.headers["content-length"];
@@ -58,7 +76,7 @@ export function bodyPolicy(this: any, req: any, _res: unknown, next: (err?: unkn
   if (body !== undefined && (body === null || typeof body !== "object" || Array.isArray(body))) {
     return next(refuse(422, "INVALID_REQUEST_BODY", "The body must be one JSON object", { got: Array.isArray(body) ? "array" : body === null ? "null" : typeof body }));
   }
-  const key = prototypeKeyPath(body);
-  if (key) return next(refuse(422, "INVALID_REQUEST_BODY", `The body may not contain the key ${key.split(/[.[]/).pop()?.replace("]", "")}`, { field: key }));
+  const fault = body === undefined ? null : bodyFault(body);
+  if (fault) return next(refuse(422, "INVALID_REQUEST_BODY", FAULT_MESSAGE[fault.why](fault.field), { field: fault.field, reason: fault.why }));
   next();
 }

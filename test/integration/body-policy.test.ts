@@ -1,11 +1,11 @@
 /**
  * The gateway's body policy on every write operation of the OpenAPI document: a body that is not
  * JSON (a form, text, no content type), not one object (array, string, number, null), or that holds
- * a prototype key (`__proto__`, `constructor`, `prototype`, at the top or nested) is refused with a
+ * a prototype key (`__proto__`, `constructor`, `prototype`, at the top or nested) or a `null` is refused with a
  * 4xx and a code before any action runs, and nothing is written in any store of the node (but the run records its own schedulers write).
  */
 import { orderFixture, startTestNode, type TestNode } from "../support/node";
-import { prototypeKeyPath } from "../../services/api.body-policy";
+import { bodyFault } from "../../services/api.body-policy";
 
 async function raw(node: TestNode, method: string, url: string, body: string | undefined, contentType?: string) {
   const headers: Record<string, string> = { "X-Api-Key": "test-admin-key-0123456789" };
@@ -44,6 +44,8 @@ const BAD_BODIES: Array<[string, string | undefined, string | undefined, number,
   ["a top-level __proto__", '{"__proto__":{"term":600,"slotTime":"12:00"}}', "application/json", 422, "INVALID_REQUEST_BODY"],
   ["a nested constructor", '{"customer":{"constructor":{"prototype":{"x":1}}}}', "application/json", 422, "INVALID_REQUEST_BODY"],
   ["a prototype key in an array", '{"planIds":[{"prototype":1}]}', "application/json", 422, "INVALID_REQUEST_BODY"],
+  ["a null field", '{"enabled":null,"url":null,"latencyMs":null,"slotTime":null}', "application/json", 422, "INVALID_REQUEST_BODY"],
+  ["a null in an array", '{"planIds":[null]}', "application/json", 422, "INVALID_REQUEST_BODY"],
   ["broken JSON", '{"slotTime":', "application/json", 400, "INVALID_REQUEST_BODY"],
 ];
 
@@ -58,13 +60,15 @@ describe("the gateway's body policy", () => {
     await node.stop();
   });
 
-  it("finds prototype keys at any depth", () => {
-    expect(prototypeKeyPath(JSON.parse('{"a":{"b":[{"__proto__":1}]}}'))).toBe("a.b[0].__proto__");
-    expect(prototypeKeyPath({ a: { constructor: 1 } })).toBe("a.constructor");
-    expect(prototypeKeyPath({ a: { b: [1, "x", null] } })).toBeNull();
+  it("finds prototype keys, nulls and excess depth anywhere", () => {
+    expect(bodyFault(JSON.parse('{"a":{"b":[{"__proto__":1}]}}'))).toEqual({ field: "a.b[0].__proto__", why: "PROTOTYPE_KEY" });
+    expect(bodyFault({ a: { constructor: 1 } })).toEqual({ field: "a.constructor", why: "PROTOTYPE_KEY" });
+    expect(bodyFault({ enabled: null })).toEqual({ field: "enabled", why: "NULL" });
+    expect(bodyFault({ a: [1, null] })).toEqual({ field: "a[1]", why: "NULL" });
+    expect(bodyFault({ a: { b: [1, "x", false, 0, ""] } })).toBeNull();
     let deep: any = {};
     for (let i = 0; i < 40; i++) deep = { d: deep };
-    expect(prototypeKeyPath(deep)).toContain("too deep");
+    expect(bodyFault(deep)?.why).toBe("TOO_DEEP");
   });
 
   it("refuses every bad body on every write operation with a code, and writes nothing", async () => {
