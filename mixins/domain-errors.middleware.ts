@@ -14,6 +14,10 @@ export function scrubValidationDetails(data: unknown): unknown {
     if (d && typeof d === "object") {
       // eslint-disable-next-line @typescript-eslint/no-unused-vars
       const { actual, nodeID, ...rest } = d as Record<string, unknown>;
+      // fastest-validator writes a pattern's `expected` through generated code that drops its
+      // backslashes (`^\d{12,19}$` came out as "/^d{12,19}$/"): the message says what is expected,
+      // the OpenAPI document shows the pattern as written.
+      if (rest.type === "stringPattern") delete rest.expected;
       return rest;
     }
     return d;

@@ -92,6 +92,14 @@ describe("the gateway's body policy", () => {
     expect(await storeCounts(node)).toEqual(before);
   });
 
+  it("never shows a pattern garbled in a validation error", async () => {
+    const res = await node.http("POST", "/api/v1/bindings", { customerId: "C1", cardNo: "12ab", name: "Zhang San", idNo: "110101199001011234", mobile: "13800138000", channels: ["BANK_A"] });
+    expect(res.status).toBe(422);
+    expect(res.body.details).toEqual([expect.objectContaining({ type: "stringPattern", field: "cardNo", message: "'cardNo' must be 12-19 digits" })]);
+    expect(JSON.stringify(res.body)).not.toContain("d{12,19}");
+    expect(JSON.stringify(res.body)).not.toContain("12ab"); // nor the value sent
+  });
+
   it("still takes a JSON object, an empty body and a body-less write", async () => {
     const { source, orderNo, bizType, funderId, productCode, customer, ...terms } = orderFixture();
     void [source, orderNo, bizType, funderId, productCode, customer];
