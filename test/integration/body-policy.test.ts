@@ -46,6 +46,7 @@ const BAD_BODIES: Array<[string, string | undefined, string | undefined, number,
   ["a prototype key in an array", '{"planIds":[{"prototype":1}]}', "application/json", 422, "INVALID_REQUEST_BODY"],
   ["a null field", '{"enabled":null,"url":null,"latencyMs":null,"slotTime":null}', "application/json", 422, "INVALID_REQUEST_BODY"],
   ["a null in an array", '{"planIds":[null]}', "application/json", 422, "INVALID_REQUEST_BODY"],
+  ["an unknown field", '{"zzUnknownField":1}', "application/json", 422, "VALIDATION_ERROR"],
   ["broken JSON", '{"slotTime":', "application/json", 400, "INVALID_REQUEST_BODY"],
 ];
 
