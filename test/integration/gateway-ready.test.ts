@@ -120,6 +120,17 @@ describe("gateway readiness and hygiene", () => {
     expect(new RegExp(payout.properties.beneficiary.properties.accountNo.pattern).test("62220000")).toBe(true);
   });
 
+  it("is a valid OpenAPI 3.0 document (validated against the specification's schema by @apidevtools/swagger-parser)", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const SwaggerParser = require("@apidevtools/swagger-parser");
+    const doc = (await node.http("GET", "/api/v1/openapi.json", undefined, null)).body;
+    await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toMatchObject({ openapi: doc.openapi });
+    // The validator refuses a broken document (the check can fail).
+    const broken = structuredClone(doc);
+    broken.paths["/api/v1/orders"].get.responses = { "200": { content: {} } }; // a response without its description
+    await expect(SwaggerParser.validate(broken)).rejects.toThrow();
+  });
+
   it.each(["apiKey", "api_key", "key", "X-Api-Key", "token"])("refuses a key in the query string (?%s=)", async (param) => {
     const r = await node.http("GET", `/api/v1/orders?${param}=test-admin-key-0123456789`);
     expect(r.status).toBe(400);
