@@ -2,7 +2,9 @@
  * The gateway's body policy on every write operation of the OpenAPI document: a body that is not
  * JSON (a form, text, no content type), not one object (array, string, number, null), or that holds
  * a prototype key (`__proto__`, `constructor`, `prototype`, at the top or nested) or a `null` is refused with a
- * 4xx and a code before any action runs, and nothing is written in any store of the node (but the run records its own schedulers write).
+ * 4xx and a code before any action runs; a wrong value in any documented field (wrong type, a
+ * coercible look-alike, an impossible date or amount, over-long text, out of range) is a 422 naming
+ * that field; and nothing is written in any store of the node (but the run records its own schedulers write).
  */
 import { orderFixture, startTestNode, type TestNode } from "../support/node";
 import { bodyFault } from "../../services/api.body-policy";
@@ -89,6 +91,54 @@ describe("the gateway's body policy", () => {
         if (res.status !== status || res.body?.code !== code) wrong.push(`${method} ${url} with ${what}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
       }
     }
+    expect(wrong).toEqual([]);
+    expect(await storeCounts(node)).toEqual(before);
+  });
+
+  it("refuses a wrong value in every documented field of every write operation, naming the field", async () => {
+    const doc = (await node.http("GET", "/api/v1/openapi.json", undefined, null)).body;
+    /** Values no field of this schema takes: wrong types, coercible look-alikes, impossible dates and amounts, over-long text. */
+    const wrongValues = (sc: any): unknown[] => {
+      const out: unknown[] = [];
+      if (sc.type === "string") {
+        out.push(true, 12, ["x"], {});
+        if (typeof sc.maxLength === "number") out.push("x".repeat(sc.maxLength + 1));
+        if (typeof sc.pattern === "string" && sc.pattern.includes("\\d{4}-\\d{2}-\\d{2}")) out.push("2026-02-30", "0000-00-00");
+        if (typeof sc.pattern === "string" && new RegExp(sc.pattern).test("12.34") && !new RegExp(sc.pattern).test("12.345")) out.push("-1.00", "12.345", "1e3", "1234567890123456.00");
+        if (Array.isArray(sc.enum)) out.push("NOT_ONE_OF_THEM");
+      } else if (sc.type === "number" || sc.type === "integer") {
+        out.push("1", true, [1], {});
+        if (sc.type === "integer") out.push(1.5);
+        if (typeof sc.minimum === "number") out.push(sc.minimum - 1);
+        if (typeof sc.maximum === "number") out.push(sc.maximum + 1);
+      } else if (sc.type === "boolean") {
+        out.push("true", 1, [true]);
+      } else if (sc.type === "array") {
+        out.push("x", 1, { a: 1 });
+      } else if (sc.type === "object") {
+        out.push("x", 1, [1]);
+      }
+      return out;
+    };
+    const before = await storeCounts(node);
+    const wrong: string[] = [];
+    let sent = 0;
+    for (const [p, item] of Object.entries<any>(doc.paths)) {
+      if (p.endsWith("/reconciliations/upload/{channel}/{date}")) continue;
+      for (const [m, op] of Object.entries<any>(item)) {
+        if (!["post", "put", "patch", "delete"].includes(m)) continue;
+        const props = op.requestBody?.content?.["application/json"]?.schema?.properties ?? {};
+        for (const [field, sc] of Object.entries<any>(props)) {
+          for (const value of wrongValues(sc)) {
+            sent++;
+            const res = await raw(node, m.toUpperCase(), p.replace(/\{[^}]+\}/g, "X1"), JSON.stringify({ [field]: value }), "application/json");
+            const named = res.status === 422 && res.body?.code === "VALIDATION_ERROR" && (res.body.details ?? []).some((d: any) => d.field === field || String(d.field).startsWith(`${field}.`) || String(d.field).startsWith(`${field}[`));
+            if (!named) wrong.push(`${m.toUpperCase()} ${p} {${field}: ${JSON.stringify(value).slice(0, 40)}}: ${res.status} ${JSON.stringify(res.body).slice(0, 160)}`);
+          }
+        }
+      }
+    }
+    expect(sent).toBeGreaterThan(300);
     expect(wrong).toEqual([]);
     expect(await storeCounts(node)).toEqual(before);
   });
