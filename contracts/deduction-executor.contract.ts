@@ -125,3 +125,16 @@ export interface RunDoneParams {
   runId: string;
 }
 export const runDoneParams = { $$strict: true, runId: { type: "string", pattern: "^[A-Za-z0-9_-]{4,64}$" } } satisfies ValidationSchema<RunDoneParams>;
+
+/** Collect one plan now (主动还款): what is due today, or `amount` up to everything owed; idempotent on requestNo. */
+export interface CollectNowParams {
+  planId: string;
+  requestNo: string;
+  amount?: string;
+}
+export const collectNowParams = {
+  $$strict: true,
+  planId: idRule,
+  requestNo: { type: "string", pattern: "^[A-Za-z0-9_-]{4,48}$", messages: { stringPattern: "'{field}' must be 4-48 letters, digits, _ or -" } },
+  amount: { ...amountRule, optional: true },
+} satisfies ValidationSchema<CollectNowParams>;

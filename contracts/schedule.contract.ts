@@ -256,6 +256,19 @@ export const dueWorkParams = {
   afterPlanId: optionalIdRule,
 } satisfies ValidationSchema<DueWorkParams>;
 
+/** What "collect this plan now" debits: what is due as of a date, or a given amount up to what is owed. */
+export interface CollectScopeParams {
+  planId: string;
+  asOf: string;
+  amount?: string;
+}
+export const collectScopeParams = {
+  $$strict: true,
+  planId: idRule,
+  asOf: dateRule,
+  amount: { ...optionalAmountRule },
+} satisfies ValidationSchema<CollectScopeParams>;
+
 /** One plan with money due: what a debit slot works on. */
 export interface DueItem {
   planId: string;

@@ -10,10 +10,12 @@
  *   repair    — every REPAIR_EVERY_MS: stale INIT → FAILED, SENDING/UNKNOWN → query, SUCCESS not
  *               applied → apply; payout positions committed or released. Never sends money.
  */
+import crypto from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import { actorOf } from "../mixins/actor";
 import type { Config } from "../config";
 import { uncollectable } from "../domain/alerts";
+import { keyedTurns } from "../domain/turns";
 import { DomainError } from "../domain/errors";
 import { dueSlot, slotIdOf, slotInstant, type DebitTimePoints } from "../domain/slots";
 import { healthSettingsOf, type BreakerEvent } from "../domain/sliding-window";
@@ -32,6 +34,8 @@ import {
 } from "../domain/debit-flow";
 import type { DueItem } from "../contracts/schedule.contract";
 import {
+  collectNowParams,
+  type CollectNowParams,
   createPayoutParams,
   createRunParams,
   payoutNoParams,
@@ -147,6 +151,20 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
           const settings = await this.channelSettings({});
           const res = await payout({ ...p, partition: partitionOf(p.payoutNo, cfg.partitions) }, settings, this.flowPorts, timings);
           return this.payoutView(p.payoutNo, res.result, res.rejected);
+        },
+      },
+      collectNow: {
+        rest: "POST /plans/:planId/collect",
+        params: collectNowParams,
+        doc: {
+          summary: "Collect one plan now (主动还款): debit what is due today, or an amount up to what is owed; idempotent on requestNo",
+          tags: ["runs"],
+          role: "ops",
+        },
+        handler(this: any, ctx: Context<CollectNowParams>) {
+          // Copies of one request on this node take turns (the later ones then read the first's trades
+          // and answer its result); on two nodes at once the trade numbers still make one debit.
+          return this.collectTurn(`${ctx.params.planId}\u0000${ctx.params.requestNo}`, () => this.collect(ctx.params));
         },
       },
       getPayout: {
@@ -409,6 +427,42 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
           },
         };
       },
+      /** Collect one plan now (collectNow): the request's own slot, the debit flow's never-twice rules. */
+      async collect(this: any, p: CollectNowParams) {
+        // The request's own slot: its trade numbers derive from the request number, so a replay
+        // (or a second node given the same request) meets the same trades, never a second debit.
+        const slotId = `COL-${crypto.createHash("sha256").update(p.requestNo).digest("hex").slice(0, 12).toUpperCase()}`;
+        const mine = async (): Promise<TradeLike[]> => ((await this.broker.call("ledger.find", { query: { planId: p.planId, kind: "DEBIT" } })) as TradeLike[]).filter((t) => t.slotId === slotId);
+        const earlier = await mine();
+        if (earlier.length) {
+          if (p.amount !== undefined && earlier[0].amount !== p.amount) throw new DomainError("OPERATION_CONFLICT", `Collection ${p.requestNo} was asked for ${earlier[0].amount}`, { requestNo: p.requestNo, amount: earlier[0].amount });
+          return this.collectView(p, slotId, earlier, undefined, true);
+        }
+        const item: DueItem | null = await this.broker.call("schedule.collectScope", { planId: p.planId, asOf: this.clock.today(), ...(p.amount ? { amount: p.amount } : {}) });
+        if (!item) {
+          // A copy of this request may have collected it meanwhile: then this is its replay.
+          const now = await mine();
+          return now.length ? this.collectView(p, slotId, now, undefined, true) : { planId: p.planId, requestNo: p.requestNo, result: "NOTHING_DUE", trades: [] };
+        }
+        const settings = await this.channelSettings({ bizType: item.bizType, funderId: item.funderId, productCode: item.productCode });
+        const report: DebitReport = await debitPlan(item, slotId, `COLLECT-${p.requestNo}`, settings, this.flowPorts, () => this.agreementsOf(item), timings);
+        return this.collectView(p, slotId, await mine(), report);
+      },
+      collectView(this: any, p: CollectNowParams, slotId: string, trades: TradeLike[], report?: DebitReport, replayed = false) {
+        const last = [...trades].sort((a, b) => b.attempt - a.attempt)[0];
+        const fromTrade = (t: TradeLike) => (t.state === "INIT" || t.state === "SENDING" ? "IN_FLIGHT" : t.state);
+        const result = trades.some((t) => t.state === "SUCCESS") ? "SUCCEEDED" : (report?.result ?? (last ? fromTrade(last) : "NO_CHANNEL"));
+        return {
+          planId: p.planId,
+          requestNo: p.requestNo,
+          slotId,
+          result,
+          amount: last?.amount ?? null,
+          trades: trades.map((t) => ({ tradeNo: t.tradeNo, state: t.state, channel: t.channel, amount: t.amount, attempt: t.attempt })),
+          ...(report?.rejected ? { rejected: report.rejected } : {}),
+          ...(replayed ? { replayed: true } : {}),
+        };
+      },
       async payoutView(this: any, payoutNo: string, result?: string, rejected?: unknown) {
         const trades: TradeLike[] = await this.broker.call("ledger.find", { query: { payoutNo } });
         if (!trades.length && !result) throw new DomainError("NOT_FOUND", `Payout ${payoutNo} not found`, { payoutNo });
@@ -426,6 +480,7 @@ export default function deductionExecutorService(cfg: Config, opts: ExecutorOpti
       },
     },
     created(this: any) {
+      this.collectTurn = keyedTurns();
       this.health = createChannelHealth(cfg);
       this.healthRule = "";
       this.caps = createAttemptCaps(cfg, (scope: CapScope, id: string, businessDate: string) =>

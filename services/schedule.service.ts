@@ -12,6 +12,8 @@ import { RulesCacheMixin } from "../mixins/rules-cache.mixin";
 import type { Page } from "../contracts/common";
 import {
   applyRepaymentParams,
+  collectScopeParams,
+  type CollectScopeParams,
   createPlanParams,
   dueWorkParams,
   type ApplyRepaymentParams,
@@ -32,6 +34,8 @@ import { ClockMixin } from "../mixins/clock.mixin";
 import { ScheduleServicing, type Mutation } from "./schedule.servicing";
 import { OUTBOX_INDEX, OutboxMixin } from "../mixins/messaging/outbox.mixin";
 import { ownerOn } from "../domain/servicing";
+import { owedInAll } from "../domain/credit";
+import { fmt, money, ZERO } from "../domain/money";
 
 export type PlanSummary = Omit<Plan, "installments" | "_id" | "terms" | "appliedTrades" | "operations" | "events" | "outbox"> & {
   repaymentMethod: string;
@@ -147,6 +151,42 @@ export default function scheduleService(cfg: Config): ServiceSchema {
             });
           }
           return out;
+        },
+      },
+      /**
+       * What "collect this plan now" debits (deduction-executor.collectNow): what is due on `asOf`,
+       * or `amount` up to everything owed (the allocation order then pays later installments too).
+       * Null when nothing is due. Only an ACTIVE plan is collected.
+       */
+      collectScope: {
+        visibility: "public",
+        params: collectScopeParams,
+        async handler(this: any, ctx: Context<CollectScopeParams>): Promise<DueItem | null> {
+          const { planId, asOf, amount } = ctx.params;
+          const plan: Plan | null = await this.store.findById(planId);
+          if (!plan) throw new DomainError("NOT_FOUND", `Plan ${planId} not found`, { planId });
+          if (plan.status !== "ACTIVE") throw new DomainError("PLAN_STATE", `Plan ${planId} is ${plan.status}: nothing is collected`, { planId, status: plan.status });
+          let scope: { periods: number[]; amount: string };
+          if (amount !== undefined) {
+            const owed = owedInAll(plan.installments);
+            if (money(amount).lte(ZERO)) throw new DomainError("VALIDATION_ERROR", "amount must be above zero", { field: "amount" });
+            if (money(amount).gt(owed)) throw new DomainError("OVERPAYMENT", `Plan ${planId} owes ${fmt(owed)}: collect at most that`, { field: "amount", owed: fmt(owed) });
+            scope = { periods: plan.installments.filter((i) => i.status !== "PAID").map((i) => i.period), amount };
+          } else {
+            scope = dueScope(plan, asOf);
+          }
+          if (scope.periods.length === 0 || scope.amount === "0.00") return null;
+          return {
+            planId: plan.planId,
+            partition: plan.partition,
+            bizType: plan.bizType,
+            funderId: ownerOn(plan, asOf),
+            productCode: plan.productCode,
+            customerId: plan.customerId,
+            ...(plan.bindingId ? { bindingId: plan.bindingId } : {}),
+            periods: scope.periods,
+            amount: scope.amount,
+          };
         },
       },
       /**
