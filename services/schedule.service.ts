@@ -50,6 +50,22 @@ function withoutId(plan: Plan): Omit<Plan, "_id"> {
   return rest;
 }
 
+/** What a debit works on for this plan and scope, or null when nothing is due. */
+function dueItemOf(plan: Plan, scope: { periods: number[]; amount: string }, asOf: string): DueItem | null {
+  if (scope.periods.length === 0 || scope.amount === "0.00") return null;
+  return {
+    planId: plan.planId,
+    partition: plan.partition,
+    bizType: plan.bizType,
+    funderId: ownerOn(plan, asOf),
+    productCode: plan.productCode,
+    customerId: plan.customerId,
+    ...(plan.bindingId ? { bindingId: plan.bindingId } : {}),
+    periods: scope.periods,
+    amount: scope.amount,
+  };
+}
+
 export default function scheduleService(cfg: Config): ServiceSchema {
   return {
     name: "schedule",
@@ -137,18 +153,8 @@ export default function scheduleService(cfg: Config): ServiceSchema {
             const scope = settling
               ? { periods: plan.installments.filter((i) => i.status !== "PAID").map((i) => i.period), amount: plan.pendingSettlement!.amount }
               : dueScope(plan, asOf);
-            if (scope.periods.length === 0 || scope.amount === "0.00") continue;
-            out.push({
-              planId: plan.planId,
-              partition: plan.partition,
-              bizType: plan.bizType,
-              funderId: ownerOn(plan, asOf),
-              productCode: plan.productCode,
-              customerId: plan.customerId,
-              ...(plan.bindingId ? { bindingId: plan.bindingId } : {}),
-              periods: scope.periods,
-              amount: scope.amount,
-            });
+            const item = dueItemOf(plan, scope, asOf);
+            if (item) out.push(item);
           }
           return out;
         },
@@ -175,18 +181,7 @@ export default function scheduleService(cfg: Config): ServiceSchema {
           } else {
             scope = dueScope(plan, asOf);
           }
-          if (scope.periods.length === 0 || scope.amount === "0.00") return null;
-          return {
-            planId: plan.planId,
-            partition: plan.partition,
-            bizType: plan.bizType,
-            funderId: ownerOn(plan, asOf),
-            productCode: plan.productCode,
-            customerId: plan.customerId,
-            ...(plan.bindingId ? { bindingId: plan.bindingId } : {}),
-            periods: scope.periods,
-            amount: scope.amount,
-          };
+          return dueItemOf(plan, scope, asOf);
         },
       },
       /**

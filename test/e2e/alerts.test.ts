@@ -5,6 +5,7 @@
  * by a later raise, published as `alert.<kind>` / `alert.resolved` events; bad input refused.
  */
 import { startTestNode, type TestNode, WAIT_SCALE } from "../support/node";
+import { spy } from "../support/events";
 import { bindCard, calmBanks, dueOrder, runSlot, until } from "../support/debit";
 
 jest.setTimeout(90_000 * WAIT_SCALE);
@@ -14,22 +15,6 @@ async function at(node: TestNode, date: string, time = "09:00") {
   expect(res.status).toBe(200);
 }
 
-function spy(node: TestNode, names: string[]) {
-  const seen: Array<{ event: string; params: any }> = [];
-  const ids = new Set<string>();
-  const events = Object.fromEntries(
-    names.map((n) => [
-      n,
-      (ctx: any) => {
-        if (ids.has(ctx.params.eventId)) return;
-        ids.add(ctx.params.eventId);
-        seen.push({ event: n, params: ctx.params });
-      },
-    ]),
-  );
-  node.broker.createService({ name: `spy-${Math.random().toString(36).slice(2, 8)}`, events });
-  return seen;
-}
 
 async function alerts(node: TestNode, query = "") {
   const res = await node.http("GET", `/api/v1/alerts${query}`, undefined, "viewer");

@@ -6,6 +6,7 @@
  * the plan was paid offline is credited too; a NEXT_DUE SERVICING rule applies credit to what falls due.
  */
 import { startTestNode, orderFixture, type TestNode, WAIT_SCALE } from "../support/node";
+import { spy } from "../support/events";
 import { bankDebits, banks, bindCard, calmBanks, runSlot, until } from "../support/debit";
 import { fmt, money, sum } from "../../domain/money";
 
@@ -27,22 +28,6 @@ function owedOf(p: any): string {
   return fmt(sum(p.installments.flatMap((i: any) => [money(i.principal).plus(i.interest).plus(i.fee).plus(i.penalty).minus(i.paidTotal)])));
 }
 
-function spy(node: TestNode, names: string[]) {
-  const seen: Array<{ event: string; params: any }> = [];
-  const ids = new Set<string>();
-  const events = Object.fromEntries(
-    names.map((n) => [
-      n,
-      (ctx: any) => {
-        if (ctx.params.eventId && ids.has(ctx.params.eventId)) return;
-        ids.add(ctx.params.eventId);
-        seen.push({ event: n, params: ctx.params });
-      },
-    ]),
-  );
-  node.broker.createService({ name: `spy-${Math.random().toString(36).slice(2, 8)}`, events });
-  return seen;
-}
 
 describe("offline overpayment", () => {
   let node: TestNode;
